@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+export const ROLE_NAMES = ['api', 'gateway', 'relay', 'analytics', 'notifier', 'operator'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+const DEFAULT_ROLES: RoleName[] = ['api', 'gateway', 'relay', 'analytics', 'notifier'];
+
+const optionalString = z
+  .string()
+  .transform((v) => v.trim())
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    ROLES: commaList.pipe(z.array(z.enum(ROLE_NAMES))),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_POOL_MAX: positiveInt(10),
+    DATA_DIR: z.string().default('./.signalink'),
+    REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    REDIS_KEY_PREFIX: z.string().default('signalink:'),
+    KAFKA_BROKERS: commaList,
+    KAFKA_CLIENT_ID: z.string().default('signalink'),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt(15 * 60),
+    REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
+    ADMIN_USERNAMES: commaList,
+    CORS_ORIGINS: commaList,
+    HTTP_BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+    API_RATE_LIMIT_PER_MINUTE: positiveInt(1200),
+    LOGIN_ATTEMPTS_PER_15_MINUTES: positiveInt(10),
+    REGISTRATIONS_PER_HOUR_PER_IP: positiveInt(50),
+    MESSAGE_RATE_PER_SECOND: positiveInt(10),
+    MESSAGE_RATE_BURST: positiveInt(20),
+    CHANNEL_MESSAGE_RATE_PER_SECOND: positiveInt(200),
+    MAX_CONNECTIONS_PER_USER: positiveInt(5),
+    DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20000),
+    NOTIFIER_TRANSPORT: z.enum(['fcm', 'webhook', 'log']).default('log'),
+    NOTIFIER_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+    NOTIFIER_WEBHOOK_SECRET: optionalString,
+    GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+    FCM_SERVICE_ACCOUNT_JSON: optionalString,
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+    OTEL_SERVICE_NAME: z.string().default('signalink'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required when NODE_ENV=production',
+      });
+    }
+    if (env.NOTIFIER_TRANSPORT === 'webhook' && !env.NOTIFIER_WEBHOOK_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NOTIFIER_WEBHOOK_URL'],
+        message: 'is required when NOTIFIER_TRANSPORT=webhook',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  roles: ReadonlySet<RoleName>;
+  logLevel: Env['LOG_LEVEL'];
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  adminUsernames: ReadonlySet<string>;
+  corsOrigins: string[];
+  httpBodyLimitBytes: number;
+  limits: {
+    apiRequestsPerMinute: number;
+    loginAttemptsPer15Minutes: number;
+    registrationsPerHourPerIp: number;
+    messagesPerSecond: number;
+    messageBurst: number;
+    channelMessagesPerSecond: number;
+    connectionsPerUser: number;
+  };
+  drainTimeoutMs: number;
+  notifier: {
+    transport: Env['NOTIFIER_TRANSPORT'];
+    webhookUrl: string | undefined;
+    webhookSecret: string | undefined;
+    googleApplicationCredentials: string | undefined;
+    fcmServiceAccountJson: string | undefined;
+  };
+  otel: { endpoint: string | undefined; serviceName: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the process environment once; every problem names the variable it concerns. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  return {
+    nodeEnv: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    roles: new Set(env.ROLES.length > 0 ? env.ROLES : DEFAULT_ROLES),
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    dataDir: env.DATA_DIR,
+    redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    kafkaBrokers: env.KAFKA_BROKERS,
+    kafkaClientId: env.KAFKA_CLIENT_ID,
+    jwtSecret: env.JWT_SECRET,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    adminUsernames: new Set(env.ADMIN_USERNAMES.map((u) => u.toLowerCase())),
+    corsOrigins: env.CORS_ORIGINS,
+    httpBodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+    limits: {
+      apiRequestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+      loginAttemptsPer15Minutes: env.LOGIN_ATTEMPTS_PER_15_MINUTES,
+      registrationsPerHourPerIp: env.REGISTRATIONS_PER_HOUR_PER_IP,
+      messagesPerSecond: env.MESSAGE_RATE_PER_SECOND,
+      messageBurst: env.MESSAGE_RATE_BURST,
+      channelMessagesPerSecond: env.CHANNEL_MESSAGE_RATE_PER_SECOND,
+      connectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+    },
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    notifier: {
+      transport: env.NOTIFIER_TRANSPORT,
+      webhookUrl: env.NOTIFIER_WEBHOOK_URL,
+      webhookSecret: env.NOTIFIER_WEBHOOK_SECRET,
+      googleApplicationCredentials: env.GOOGLE_APPLICATION_CREDENTIALS,
+      fcmServiceAccountJson: env.FCM_SERVICE_ACCOUNT_JSON,
+    },
+    otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
+  };
+}

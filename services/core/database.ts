@@ -1,0 +1,56 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Logger } from './logger.js';
+import { migrationSource } from './migrations/index.js';
+
+export type Database = Knex;
+
+// bigint columns (seq, counters) stay below 2^53 for any realistic channel; parse them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export function createDatabase(url: string, poolMax: number): Database {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: 'signalink' },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10000,
+  });
+}
+
+// Any fixed number works as long as every replica agrees on it.
+const MIGRATION_LOCK_KEY = 727_001;
+
+/**
+ * Runs pending migrations while holding a session-level advisory lock, so replicas that start
+ * together apply them once; the others wait and then find nothing to do.
+ */
+export async function migrate(db: Database, log: Logger): Promise<string[]> {
+  const conn = await db.client.acquireConnection();
+  try {
+    await db.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(conn);
+    try {
+      const [, applied] = (await db.migrate.latest({
+        migrationSource,
+        disableMigrationsListValidation: false,
+        disableTransactions: false,
+      })) as [number, string[]];
+      if (applied.length > 0) log.info({ applied }, 'database migrations applied');
+      return applied;
+    } finally {
+      await db.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(conn);
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+export async function pingDatabase(db: Database): Promise<void> {
+  await db.raw('select 1');
+}
+
+export const UNIQUE_VIOLATION = '23505';
+export const FOREIGN_KEY_VIOLATION = '23503';
+
+export function isPgError(err: unknown, code: string): err is { code: string; constraint?: string } {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
