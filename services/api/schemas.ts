@@ -1,0 +1,124 @@
+// Request and response schemas of the REST contract (PROTOCOL.md). Requests are strict:
+// unknown fields are rejected so a typo in a field name is an error, not a silent no-op.
+import { z } from 'zod';
+import { CHANNEL_TYPES, MEMBER_ROLES } from '../chat/model.js';
+
+export const uuid = z.uuid();
+const isoTime = z.iso.datetime();
+const nullableString = z.string().nullable();
+
+export const idParams = z.strictObject({ id: uuid });
+export const memberParams = z.strictObject({ id: uuid, userId: uuid });
+export const deviceParams = z.strictObject({ token: z.string().min(1).max(4096) });
+
+export const username = z
+  .string()
+  .min(3)
+  .max(32)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
+const password = z.string().min(8).max(256);
+const displayName = z.string().trim().min(1).max(64);
+
+export const registerBody = z.strictObject({
+  username,
+  email: z.email().max(254),
+  password,
+  displayName: displayName.optional(),
+});
+export const loginBody = z.strictObject({ login: z.string().min(1).max(254), password: z.string().min(1).max(256) });
+export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+
+export const userSchema = z.object({
+  id: uuid,
+  username: z.string(),
+  displayName: z.string(),
+  avatarUrl: nullableString,
+  statusMessage: nullableString,
+  createdAt: isoTime,
+});
+export const ownUserSchema = userSchema.extend({ email: z.string(), isAdmin: z.boolean() });
+export const sessionSchema = z.object({ user: ownUserSchema, accessToken: z.string(), refreshToken: z.string() });
+export const tokenPairSchema = z.object({ accessToken: z.string(), refreshToken: z.string() });
+
+export const profilePatchBody = z.strictObject({
+  displayName: displayName.optional(),
+  avatarUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  statusMessage: z.string().max(280).nullable().optional(),
+});
+const limitParam = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+export const userSearchQuery = z.strictObject({ q: z.string().max(64).optional(), limit: limitParam(100, 20) });
+
+const channelName = z.string().trim().min(1).max(80);
+export const createChannelBody = z.strictObject({
+  name: channelName.optional(),
+  type: z.enum(CHANNEL_TYPES),
+  description: z.string().max(1000).optional(),
+  memberIds: z.array(uuid).max(500).optional(),
+});
+export const patchChannelBody = z.strictObject({ name: channelName.optional(), description: z.string().max(1000).optional() });
+export const channelListQuery = z.strictObject({
+  scope: z.enum(['member', 'public']).default('member'),
+  q: z.string().max(80).optional(),
+  limit: limitParam(200, 50),
+});
+
+export const channelSchema = z.object({
+  id: uuid,
+  name: nullableString,
+  type: z.enum(CHANNEL_TYPES),
+  description: z.string(),
+  createdBy: uuid,
+  createdAt: isoTime,
+  lastSeq: z.number().int(),
+  memberCount: z.number().int(),
+});
+export const memberChannelSchema = channelSchema.extend({
+  unreadCount: z.number().int(),
+  lastReadSeq: z.number().int(),
+  role: z.enum(MEMBER_ROLES),
+});
+export const publicChannelSchema = channelSchema.extend({ isMember: z.boolean() });
+export const memberSchema = z.object({
+  userId: uuid,
+  username: z.string(),
+  displayName: z.string(),
+  role: z.enum(MEMBER_ROLES),
+  joinedAt: isoTime,
+});
+export const addMemberBody = z.strictObject({ userId: uuid, role: z.enum(['admin', 'member']).default('member') });
+
+export const clientMsgId = z.string().min(1).max(128);
+// Over-long content is answered with PAYLOAD_TOO_LARGE by the domain, so the schema only
+// bounds it loosely (the body size limit applies first anyway).
+export const messageContent = z.string();
+export const sendMessageBody = z.strictObject({ clientMsgId, content: messageContent, replyTo: uuid.nullish() });
+export const editMessageBody = z.strictObject({ content: messageContent });
+const seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const historyQuery = z.strictObject({ afterSeq: seq.optional(), beforeSeq: seq.optional(), limit: limitParam(200, 50) });
+export const readBody = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
+export const messageSchema = z.object({
+  id: uuid,
+  channelId: uuid,
+  seq: z.number().int().positive(),
+  sender: z.object({ id: uuid, username: z.string(), displayName: z.string() }),
+  content: z.string(),
+  clientMsgId: z.string(),
+  replyTo: uuid.nullable(),
+  createdAt: isoTime,
+  editedAt: isoTime.nullable(),
+  deletedAt: isoTime.nullable(),
+});
+export const messagePageSchema = z.object({ messages: z.array(messageSchema), hasMore: z.boolean() });
+
+export const searchQuery = z.strictObject({ q: z.string().trim().min(1).max(200), channelId: uuid.optional(), limit: limitParam(100, 20) });
+
+export const deviceBody = z.strictObject({ token: z.string().min(1).max(4096), platform: z.enum(['android', 'ios', 'web']) });
+export const deviceSchema = z.object({ token: z.string(), platform: z.enum(['android', 'ios', 'web']), createdAt: isoTime });
+
+export const notificationLevel = z.enum(['all', 'mentions', 'none']);
+export const preferencesBody = z.strictObject({
+  muteAll: z.boolean().optional(),
+  channels: z.record(uuid, notificationLevel).optional(),
+});
+export const preferencesSchema = z.object({ muteAll: z.boolean(), channels: z.record(z.string(), notificationLevel) });

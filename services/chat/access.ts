@@ -1,0 +1,46 @@
+import type { Knex } from 'knex';
+import { AppError } from '../core/errors.js';
+import type { ChannelType, MemberRole } from './model.js';
+
+export interface ChannelAccess {
+  channelId: string;
+  type: ChannelType;
+  role: MemberRole | undefined;
+}
+
+/**
+ * Who the caller is in a channel. Private and direct channels the caller does not belong to are
+ * reported as not found, so their existence does not leak; public channels are visible to all.
+ */
+export async function channelAccess(db: Knex, userId: string, channelId: string): Promise<ChannelAccess> {
+  const row = (await db('channels as c')
+    .leftJoin('channel_members as m', function () {
+      this.on('m.channel_id', '=', 'c.id').andOn('m.user_id', '=', db.raw('?', [userId]));
+    })
+    .where('c.id', channelId)
+    .first('c.type', 'm.role')) as { type: ChannelType; role: MemberRole | null } | undefined;
+  if (!row || (row.type !== 'public' && !row.role)) throw new AppError('NOT_FOUND', 'channel not found');
+  return { channelId, type: row.type, role: row.role ?? undefined };
+}
+
+export async function requireMember(db: Knex, userId: string, channelId: string): Promise<ChannelAccess & { role: MemberRole }> {
+  const access = await channelAccess(db, userId, channelId);
+  if (!access.role) throw new AppError('FORBIDDEN', 'join the channel first');
+  return access as ChannelAccess & { role: MemberRole };
+}
+
+/** Ids of the channels a user belongs to (the rooms a socket joins). */
+export async function channelIdsOf(db: Knex, userId: string): Promise<string[]> {
+  const rows = (await db('channel_members').where({ user_id: userId }).select('channel_id')) as { channel_id: string }[];
+  return rows.map((r) => r.channel_id);
+}
+
+/** Whether two users share at least one channel (gate for presence and call signalling). */
+export async function shareAChannel(db: Knex, a: string, b: string): Promise<boolean> {
+  const row = await db('channel_members as x')
+    .join('channel_members as y', 'x.channel_id', 'y.channel_id')
+    .where('x.user_id', a)
+    .andWhere('y.user_id', b)
+    .first(db.raw('1 as one'));
+  return row !== undefined;
+}

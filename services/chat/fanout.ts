@@ -1,0 +1,52 @@
+import type { Message } from './model.js';
+
+export interface ReceiptChange {
+  channelId: string;
+  userId: string;
+  seq: number;
+}
+
+export interface MembershipChange {
+  channelId: string;
+  userId: string;
+  joined: boolean;
+}
+
+/**
+ * What the realtime layer is told after a change has committed. The gateway implements it
+ * (broadcast to rooms on every node); without a gateway nothing listens. Calls must not throw:
+ * a delivery problem never undoes a committed change, clients recover through channel.sync.
+ */
+export interface ChatFanout {
+  messageCreated(message: Message): void;
+  messageUpdated(message: Message): void;
+  receiptUpdated(change: ReceiptChange): void;
+  membershipChanged(change: MembershipChange): void;
+}
+
+export const silentFanout: ChatFanout = {
+  messageCreated: () => {},
+  messageUpdated: () => {},
+  receiptUpdated: () => {},
+  membershipChanged: () => {},
+};
+
+/** Lets the gateway attach itself after the services were built. */
+export class FanoutSlot implements ChatFanout {
+  private target: ChatFanout = silentFanout;
+  attach(target: ChatFanout): void {
+    this.target = target;
+  }
+  messageCreated(message: Message): void {
+    this.target.messageCreated(message);
+  }
+  messageUpdated(message: Message): void {
+    this.target.messageUpdated(message);
+  }
+  receiptUpdated(change: ReceiptChange): void {
+    this.target.receiptUpdated(change);
+  }
+  membershipChanged(change: MembershipChange): void {
+    this.target.membershipChanged(change);
+  }
+}

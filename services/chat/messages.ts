@@ -1,0 +1,238 @@
+import type { Knex } from 'knex';
+import { AppError } from '../core/errors.js';
+import type { RateLimits } from '../core/rate-limits.js';
+import { requireMember } from './access.js';
+import type { ChatFanout } from './fanout.js';
+import { MAX_MESSAGE_LENGTH, toMessage, type Message, type MessageRow } from './model.js';
+import { messageEvent, receiptEvent, TOPICS, writeOutbox } from './outbox.js';
+import { canDeleteMessage, canEditMessage, planPage, trimPage } from './rules.js';
+
+export interface SendInput {
+  channelId: string;
+  clientMsgId: string;
+  content: string;
+  replyTo?: string | undefined;
+}
+
+export interface SendResult {
+  message: Message;
+  /** false when clientMsgId had already been accepted: `message` is the original. */
+  created: boolean;
+}
+
+export interface PageResult {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+/** Content limits are counted in Unicode code points, as a person counts characters. */
+export function checkContent(content: string): void {
+  if ([...content].length > MAX_MESSAGE_LENGTH) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_MESSAGE_LENGTH} characters`, { maxLength: MAX_MESSAGE_LENGTH });
+  }
+  if (content.trim().length === 0) {
+    throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'content', message: 'must not be empty' }] });
+  }
+}
+
+// Rolls a transaction back without it being an error for the caller.
+class DuplicateSend extends Error {}
+
+export class MessageService {
+  constructor(
+    private readonly db: Knex,
+    private readonly fanout: ChatFanout,
+    private readonly limits: RateLimits,
+  ) {}
+
+  private messageQuery(db: Knex = this.db) {
+    return db('messages as m')
+      .join('users as u', 'u.id', 'm.sender_id')
+      .select(
+        'm.id',
+        'm.channel_id',
+        'm.seq',
+        'm.sender_id',
+        'u.username as sender_username',
+        'u.display_name as sender_display_name',
+        'm.content',
+        'm.client_msg_id',
+        'm.reply_to',
+        'm.created_at',
+        'm.edited_at',
+        'm.deleted_at',
+      );
+  }
+
+  private async findByClientId(channelId: string, senderId: string, clientMsgId: string, db: Knex = this.db): Promise<Message | undefined> {
+    const row = (await this.messageQuery(db)
+      .where({ 'm.channel_id': channelId, 'm.sender_id': senderId, 'm.client_msg_id': clientMsgId })
+      .first()) as MessageRow | undefined;
+    return row && toMessage(row);
+  }
+
+  /**
+   * The single path by which a message enters a channel, for REST and sockets alike. The seq
+   * comes from incrementing the channel row inside the same transaction that inserts the
+   * message and its outbox event: the row lock serialises senders of one channel only, and a
+   * rolled back send gives its seq back, so seqs are gap-free. A retried clientMsgId returns
+   * the original message.
+   */
+  async send(senderId: string, input: SendInput): Promise<SendResult> {
+    checkContent(input.content);
+    await requireMember(this.db, senderId, input.channelId);
+    const existing = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
+    if (existing) return { message: existing, created: false };
+    await this.limits.consume('message', senderId);
+    await this.limits.consume('channelMessage', input.channelId);
+    if (input.replyTo) {
+      const parent = await this.db('messages').where({ id: input.replyTo, channel_id: input.channelId }).first('id');
+      if (!parent) throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'replyTo', message: 'no such message in this channel' }] });
+    }
+    try {
+      const message = await this.db.transaction(async (trx) => {
+        const [channel] = (await trx('channels')
+          .where({ id: input.channelId })
+          .increment('last_seq', 1)
+          .returning('last_seq')) as { last_seq: number }[];
+        if (!channel) throw new AppError('NOT_FOUND', 'channel not found');
+        const inserted = (await trx('messages')
+          .insert({
+            channel_id: input.channelId,
+            seq: channel.last_seq,
+            sender_id: senderId,
+            content: input.content,
+            client_msg_id: input.clientMsgId,
+            reply_to: input.replyTo ?? null,
+          })
+          .onConflict(['channel_id', 'sender_id', 'client_msg_id'])
+          .ignore()
+          .returning('id')) as { id: string }[];
+        if (inserted.length === 0) throw new DuplicateSend();
+        const row = (await this.messageQuery(trx).where('m.id', inserted[0]!.id).first()) as MessageRow;
+        const message = toMessage(row);
+        await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.created', message));
+        return message;
+      });
+      this.fanout.messageCreated(message);
+      return { message, created: true };
+    } catch (err) {
+      if (!(err instanceof DuplicateSend)) throw err;
+      // A concurrent retry of the same clientMsgId committed first; its seq increment stands
+      // and ours was rolled back with the transaction.
+      const original = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
+      if (!original) throw new AppError('INTERNAL', 'duplicate send could not be resolved');
+      return { message: original, created: false };
+    }
+  }
+
+  async page(userId: string, channelId: string, req: { afterSeq?: number | undefined; beforeSeq?: number | undefined; limit: number }): Promise<PageResult> {
+    await requireMember(this.db, userId, channelId);
+    const plan = planPage({
+      ...(req.afterSeq === undefined ? {} : { afterSeq: req.afterSeq }),
+      ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }),
+      limit: req.limit,
+    });
+    const q = this.messageQuery().where('m.channel_id', channelId).limit(plan.limit + 1);
+    if (plan.kind === 'after') {
+      q.where('m.seq', '>', plan.afterSeq).orderBy('m.seq', 'asc');
+      if (plan.beforeSeq !== undefined) q.where('m.seq', '<', plan.beforeSeq);
+      const { items, hasMore } = trimPage((await q) as MessageRow[], plan.limit);
+      return { messages: items.map(toMessage), hasMore };
+    }
+    if (plan.beforeSeq !== undefined) q.where('m.seq', '<', plan.beforeSeq);
+    q.orderBy('m.seq', 'desc');
+    const { items, hasMore } = trimPage((await q) as MessageRow[], plan.limit);
+    return { messages: items.reverse().map(toMessage), hasMore };
+  }
+
+  /** A message by id, for members of its channel; anything else is not found. */
+  async get(userId: string, messageId: string): Promise<Message> {
+    const row = (await this.messageQuery().where('m.id', messageId).first()) as MessageRow | undefined;
+    if (!row) throw new AppError('NOT_FOUND', 'message not found');
+    const member = await this.db('channel_members').where({ channel_id: row.channel_id, user_id: userId }).first('role');
+    if (!member) throw new AppError('NOT_FOUND', 'message not found');
+    return toMessage(row);
+  }
+
+  async edit(userId: string, messageId: string, content: string): Promise<Message> {
+    checkContent(content);
+    const current = await this.get(userId, messageId);
+    if (!canEditMessage(userId, current.sender.id, current.deletedAt !== null)) {
+      throw new AppError('FORBIDDEN', current.deletedAt ? 'deleted messages cannot be edited' : 'only the author may edit a message');
+    }
+    const message = await this.db.transaction(async (trx) => {
+      const updated = await trx('messages')
+        .where({ id: messageId })
+        .whereNull('deleted_at')
+        .update({ content, edited_at: trx.fn.now() });
+      if (updated === 0) throw new AppError('FORBIDDEN', 'deleted messages cannot be edited');
+      const message = toMessage((await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow);
+      await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.updated', message));
+      return message;
+    });
+    this.fanout.messageUpdated(message);
+    return message;
+  }
+
+  /** Soft delete: the text goes, the seq stays. Deleting twice is a no-op. */
+  async remove(userId: string, messageId: string): Promise<Message> {
+    const current = await this.get(userId, messageId);
+    const member = (await this.db('channel_members').where({ channel_id: current.channelId, user_id: userId }).first('role')) as { role: 'owner' | 'admin' | 'member' };
+    if (!canDeleteMessage(userId, current.sender.id, member.role)) {
+      throw new AppError('FORBIDDEN', 'only the author or a channel owner/admin may delete a message');
+    }
+    if (current.deletedAt) return current;
+    const message = await this.db.transaction(async (trx) => {
+      const updated = await trx('messages').where({ id: messageId }).whereNull('deleted_at').update({ content: '', deleted_at: trx.fn.now() });
+      const message = toMessage((await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow);
+      if (updated > 0) await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.deleted', message));
+      return { message, updated };
+    });
+    if (message.updated > 0) this.fanout.messageUpdated(message.message);
+    return message.message;
+  }
+
+  /**
+   * Moves the caller's read pointer forward (never back), capped at the channel's last seq.
+   * Returns the pointer after the call.
+   */
+  async markRead(userId: string, channelId: string, seq: number): Promise<number> {
+    await requireMember(this.db, userId, channelId);
+    const result = await this.db.transaction(async (trx) => {
+      const rows = (await trx.raw(
+        `update channel_members m
+            set last_read_seq = least(?, c.last_seq)
+           from channels c
+          where c.id = m.channel_id and m.channel_id = ? and m.user_id = ?
+            and m.last_read_seq < least(?, c.last_seq)
+          returning m.last_read_seq`,
+        [seq, channelId, userId, seq],
+      )) as { rows: { last_read_seq: number }[] };
+      const moved = rows.rows[0];
+      if (!moved) {
+        const row = (await trx('channel_members').where({ channel_id: channelId, user_id: userId }).first('last_read_seq')) as { last_read_seq: number };
+        return { seq: Number(row.last_read_seq), moved: false };
+      }
+      const newSeq = Number(moved.last_read_seq);
+      await writeOutbox(trx, TOPICS.receipts, channelId, receiptEvent(channelId, userId, newSeq));
+      return { seq: newSeq, moved: true };
+    });
+    if (result.moved) this.fanout.receiptUpdated({ channelId, userId, seq: result.seq });
+    return result.seq;
+  }
+
+  async search(userId: string, query: string, channelId: string | undefined, limit: number): Promise<Message[]> {
+    const q = this.messageQuery()
+      .join('channel_members as me', function () {
+        this.on('me.channel_id', '=', 'm.channel_id');
+      })
+      .where('me.user_id', userId)
+      .whereNull('m.deleted_at')
+      .whereRaw(`m.search @@ websearch_to_tsquery('english', ?)`, [query])
+      .orderByRaw(`ts_rank(m.search, websearch_to_tsquery('english', ?)) desc, m.created_at desc`, [query])
+      .limit(limit);
+    if (channelId) q.where('m.channel_id', channelId);
+    return ((await q) as MessageRow[]).map(toMessage);
+  }
+}

@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:http';
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import { createHttpMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+
+export interface HttpHost {
+  app: Express;
+  server: Server;
+}
+
+/**
+ * The HTTP server every role shares: operations endpoints first, then whatever routes the
+ * roles mount. One server per process, so api and gateway share PORT.
+ */
+export function createHttpHost(registry: Registry, readiness: Readiness, log: Logger): HttpHost {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a Kubernetes ingress or load balancer, the client address is in X-Forwarded-For.
+  app.set('trust proxy', ['loopback', 'linklocal', 'uniquelocal']);
+  const { requestDuration } = createHttpMetrics(registry);
+  app.use((req, res, next) => {
+    const end = requestDuration.startTimer();
+    res.on('finish', () => {
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = routePath ? `${req.baseUrl}${routePath}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await readiness.report();
+    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    try {
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch (err) {
+      log.error({ err }, 'metrics collection failed');
+      res.status(500).end();
+    }
+  });
+  const server = createServer(app);
+  // Keep-alive longer than typical load balancer idle timeouts, so they close first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return { app, server };
+}

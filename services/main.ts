@@ -1,0 +1,69 @@
+// Entry point: `node dist/main.js` starts the roles in ROLES; `node dist/main.js migrate` only
+// applies database migrations.
+import { ConfigError, loadConfig, type Config } from './core/config.js';
+import { createLogger } from './core/logger.js';
+import { startTracing } from './core/tracing.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`signalink: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+const config = readConfig();
+const log = createLogger(config.logLevel);
+const stopTracing = await startTracing(config);
+
+// Imported after tracing starts so the instrumented libraries are patched.
+const { startSignalink } = await import('./runtime.js');
+const { createDatabase, migrate } = await import('./core/database.js');
+
+const command = process.argv[2] ?? 'start';
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+
+if (command === 'migrate') {
+  if (!config.databaseUrl) {
+    log.fatal('DATABASE_URL is required for migrate');
+    process.exit(2);
+  }
+  const db = createDatabase(config.databaseUrl, 2);
+  try {
+    const applied = await migrate(db, log);
+    log.info({ applied: applied.length }, 'migrations up to date');
+  } finally {
+    await db.destroy();
+  }
+} else if (command === 'start') {
+  let app;
+  try {
+    app = await startSignalink(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'failed to start');
+    await stopTracing?.();
+    process.exit(1);
+  }
+  let signals = 0;
+  const shutdown = async (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down');
+    await app.stop();
+    await stopTracing?.();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+} else {
+  process.stderr.write(`signalink: unknown command "${command}" (use "start" or "migrate")\n`);
+  process.exit(2);
+}
