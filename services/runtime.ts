@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mountApi } from './api/app.js';
+import { createRestApi } from './api/app.js';
+import { coreRoutes } from './api/routes/index.js';
 import { AccountService } from './chat/accounts.js';
 import { ChannelService } from './chat/channels.js';
 import { DeviceService } from './chat/devices.js';
@@ -16,108 +17,131 @@ import type { Logger } from './core/logger.js';
 import { createMetricsRegistry } from './core/metrics.js';
 import { RateLimits } from './core/rate-limits.js';
 import { Readiness } from './core/readiness.js';
-import { createRedis, pingRedis, type Redis } from './core/redis.js';
+import { createRedis, pingRedis } from './core/redis.js';
+import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
   server: Server;
   port: number;
-  db: Database;
-  readiness: Readiness;
-  /** Drains (readiness 503, roles finish in-flight work) and releases every resource. */
+  ctx: RoleContext;
+  /** Drains every role (readiness 503, in-flight work finishes) and releases every resource. */
   stop(): Promise<void>;
 }
 
-type Stopper = () => Promise<void>;
+const notYetAvailable =
+  (role: RoleName): RoleStarter =>
+  async (ctx) => {
+    ctx.log.warn({ role }, 'role is not available in this build yet; skipped');
+    return { stop: async () => {} };
+  };
+
+/** Roles in start order; the api role goes first so others can rely on its services. */
+const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
+  api: async (ctx) => {
+    ctx.addRestRoutes(coreRoutes(ctx));
+    return { stop: async () => {} };
+  },
+  gateway: notYetAvailable('gateway'),
+  relay: notYetAvailable('relay'),
+  analytics: notYetAvailable('analytics'),
+  notifier: notYetAvailable('notifier'),
+  operator: notYetAvailable('operator'),
+};
 
 /** Composition root: builds the shared resources once and starts the configured roles. */
 export async function startSignalink(config: Config, log: Logger): Promise<Signalink> {
-  const stoppers: Stopper[] = [];
-  const stopAll = async () => {
-    for (const stop of stoppers.reverse()) {
+  const releases: (() => Promise<void>)[] = [];
+  const handles: RoleHandle[] = [];
+  const release = async () => {
+    for (const fn of releases.reverse()) {
       try {
-        await stop();
+        await fn();
       } catch (err) {
-        log.warn({ err }, 'error while stopping');
+        log.warn({ err }, 'error while releasing a resource');
       }
     }
   };
   try {
-    if (!config.databaseUrl) {
-      throw new Error('DATABASE_URL is not set (point it at PostgreSQL 13 or newer)');
-    }
-    const db = createDatabase(config.databaseUrl, config.databasePoolMax);
-    stoppers.push(() => db.destroy());
+    if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (point it at PostgreSQL 13 or newer)');
+    const db: Database = createDatabase(config.databaseUrl, config.databasePoolMax);
+    releases.push(() => db.destroy());
     await migrate(db, log);
 
-    const redis: Redis | undefined = config.redisUrl ? createRedis(config.redisUrl, log, 'main') : undefined;
-    if (redis) stoppers.push(async () => void redis.disconnect());
+    const redis = config.redisUrl ? createRedis(config.redisUrl, log, 'main') : undefined;
+    if (redis) releases.push(async () => void redis.disconnect());
 
-    const registry = createMetricsRegistry();
+    const metrics = createMetricsRegistry();
     const readiness = new Readiness();
     readiness.add('postgres', () => pingDatabase(db));
     if (redis) readiness.add('redis', () => pingRedis(redis));
 
     const limits = new RateLimits(config, redis);
     const fanout = new FanoutSlot();
-    const jwtSecret = resolveJwtSecret(config, log);
-    const accessTokens = new AccessTokens(jwtSecret, config.accessTokenTtlSeconds);
+    const accessTokens = new AccessTokens(resolveJwtSecret(config, log), config.accessTokenTtlSeconds);
     const refreshTokens = new RefreshTokenStore(db, config.refreshTokenTtlSeconds);
-    const accounts = new AccountService(db, accessTokens, refreshTokens, limits, config.adminUsernames);
-    const channels = new ChannelService(db, fanout);
-    const messages = new MessageService(db, fanout, limits);
-    const devices = new DeviceService(db);
+    const http = createHttpHost(metrics, readiness, log);
+    const rest = createRestApi({ accessTokens, refreshTokens, limits, log, corsOrigins: config.corsOrigins, bodyLimitBytes: config.httpBodyLimitBytes });
 
-    const host = createHttpHost(registry, readiness, log);
-    const roles = config.roles;
-    const has = (role: RoleName) => roles.has(role);
-    if (has('api')) {
-      mountApi(host.app, {
-        accounts,
-        channels,
-        messages,
-        devices,
-        accessTokens,
-        refreshTokens,
-        limits,
-        log,
-        corsOrigins: config.corsOrigins,
-        bodyLimitBytes: config.httpBodyLimitBytes,
-      });
+    const ctx: RoleContext = {
+      config,
+      log,
+      db,
+      redis,
+      metrics,
+      readiness,
+      http,
+      addRestRoutes: (routes) => rest.add(routes),
+      accessTokens,
+      refreshTokens,
+      limits,
+      accounts: new AccountService(db, accessTokens, refreshTokens, limits, config.adminUsernames),
+      channels: new ChannelService(db, fanout),
+      messages: new MessageService(db, fanout, limits),
+      devices: new DeviceService(db),
+      fanout,
+    };
+
+    for (const role of Object.keys(ROLE_STARTERS) as RoleName[]) {
+      if (!config.roles.has(role)) continue;
+      handles.push(await ROLE_STARTERS[role]({ ...ctx, log: log.child({ role }) }));
     }
-    for (const role of ['gateway', 'relay', 'analytics', 'notifier', 'operator'] as const) {
-      if (has(role)) log.warn({ role }, 'role is not available in this build yet; skipped');
-    }
+    rest.mountOn(http.app);
 
     await new Promise<void>((resolve, reject) => {
-      host.server.once('error', reject);
-      host.server.listen(config.port, config.host, () => resolve());
+      http.server.once('error', reject);
+      http.server.listen(config.port, config.host, () => resolve());
     });
-    stoppers.push(
+    releases.push(
       () =>
         new Promise<void>((resolve) => {
-          host.server.close(() => resolve());
-          host.server.closeAllConnections();
+          http.server.close(() => resolve());
+          http.server.closeAllConnections();
         }),
     );
-    const port = (host.server.address() as AddressInfo).port;
-    log.info({ port, roles: [...roles], redis: redis ? 'redis' : 'memory' }, 'signalink listening');
+    const port = (http.server.address() as AddressInfo).port;
+    log.info({ port, roles: [...config.roles], engine: redis ? 'redis' : 'memory' }, 'signalink listening');
 
     let stopping: Promise<void> | undefined;
-    return {
-      server: host.server,
-      port,
-      db,
-      readiness,
-      stop: () => {
-        stopping ??= (async () => {
-          readiness.startDraining();
-          await stopAll();
-        })();
-        return stopping;
-      },
+    const stop = () => {
+      stopping ??= (async () => {
+        readiness.startDraining();
+        const deadline = Date.now() + config.drainTimeoutMs;
+        await Promise.allSettled(handles.map((h) => h.drain?.(deadline)));
+        for (const h of [...handles].reverse()) {
+          try {
+            await h.stop();
+          } catch (err) {
+            log.warn({ err }, 'error while stopping a role');
+          }
+        }
+        await release();
+      })();
+      return stopping;
     };
+    return { server: http.server, port, ctx, stop };
   } catch (err) {
-    await stopAll();
+    for (const h of handles.reverse()) await h.stop().catch(() => {});
+    await release();
     throw err;
   }
 }

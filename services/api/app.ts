@@ -7,58 +7,39 @@ import type { RefreshTokenStore } from '../core/auth/refresh-tokens.js';
 import { AppError, errorBody, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RateLimits } from '../core/rate-limits.js';
-import type { AccountService } from '../chat/accounts.js';
-import type { ChannelService } from '../chat/channels.js';
-import type { DeviceService } from '../chat/devices.js';
-import type { MessageService } from '../chat/messages.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type AnyRouteSpec, type Caller } from './route-table.js';
-import { authRoutes } from './routes/auth.js';
-import { channelRoutes } from './routes/channels.js';
-import { deviceRoutes } from './routes/devices.js';
-import { messageRoutes } from './routes/messages.js';
-import { userRoutes } from './routes/users.js';
 import { SessionRevocations } from './session-revocations.js';
 
 export const API_PREFIX = '/api/v1';
 
-export interface ApiDeps {
-  accounts: AccountService;
-  channels: ChannelService;
-  messages: MessageService;
-  devices: DeviceService;
+export interface RestApiDeps {
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokenStore;
   limits: RateLimits;
   log: Logger;
   corsOrigins: string[];
   bodyLimitBytes: number;
-  /** More route tables mounted under the same prefix (analytics). */
-  extraRoutes?: AnyRouteSpec[];
 }
 
-function sendError(res: express.Response, err: AppError): void {
-  const retryAfterMs = (err.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
-  if (err.code === 'RATE_LIMITED' && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
-  res.status(err.status).json(errorBody(err));
+export interface RestApi {
+  /** Registers route tables; call before mountOn. */
+  add(routes: AnyRouteSpec[]): void;
+  /** Mounts /api/v1, /api/openapi.json and /api/docs with everything registered so far. */
+  mountOn(app: Express): void;
 }
 
-/** Mounts the REST API, its OpenAPI document and docs UI on the shared express app. */
-export function mountApi(app: Express, deps: ApiDeps): void {
-  const routes = [
-    ...authRoutes(deps.accounts),
-    ...userRoutes(deps.accounts),
-    ...channelRoutes(deps.channels),
-    ...messageRoutes(deps.messages),
-    ...deviceRoutes(deps.devices),
-    ...(deps.extraRoutes ?? []),
-  ];
-  const openapi = buildOpenApi(routes, API_PREFIX);
+/**
+ * The REST surface shared by every role that serves HTTP routes: bearer authentication with
+ * session revocation, per-user and per-IP rate limits, JSON parsing with a size limit, and
+ * the contract's error format for everything that goes wrong.
+ */
+export function createRestApi(deps: RestApiDeps): RestApi {
+  const routes: AnyRouteSpec[] = [];
   const revocations = new SessionRevocations(deps.refreshTokens);
 
   const authenticate: RequestHandler = async (req, res, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     const claims = await deps.accessTokens.verify(match?.[1]);
     if (await revocations.isRevoked(claims.sessionId)) throw new AppError('UNAUTHENTICATED', 'session was revoked');
     await deps.limits.consume('api', `user:${claims.userId}`);
@@ -70,19 +51,31 @@ export function mountApi(app: Express, deps: ApiDeps): void {
     next();
   };
 
-  const api = express.Router();
-  api.use(cors(deps.corsOrigins.length > 0 ? { origin: deps.corsOrigins, maxAge: 600 } : { origin: false }));
-  api.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
-  mountRoutes(api, routes, { authenticate, limitAnonymous });
-  api.use((_req, _res, next) => next(new AppError('NOT_FOUND', 'no such endpoint')));
+  return {
+    add: (more) => void routes.push(...more),
+    mountOn: (app) => {
+      if (routes.length === 0) return;
+      const openapi = buildOpenApi(routes, API_PREFIX);
+      const api = express.Router();
+      api.use(cors(deps.corsOrigins.length > 0 ? { origin: deps.corsOrigins, maxAge: 600 } : { origin: false }));
+      api.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+      mountRoutes(api, routes, { authenticate, limitAnonymous });
+      api.use((_req, _res, next) => next(new AppError('NOT_FOUND', 'no such endpoint')));
+      app.get('/api/openapi.json', (_req, res) => {
+        res.json(openapi);
+      });
+      // The docs UI needs inline scripts and styles of its own; the API keeps helmet's strict defaults.
+      app.use('/api/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi));
+      app.use(API_PREFIX, helmet(), api);
+      app.use(API_PREFIX, apiErrorHandler(deps.log));
+    },
+  };
+}
 
-  app.get('/api/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
-  // The docs UI needs inline scripts and styles of its own; the API itself keeps the strict defaults.
-  app.use('/api/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openapi));
-  app.use(API_PREFIX, helmet(), api);
-  app.use(API_PREFIX, apiErrorHandler(deps.log));
+function sendError(res: express.Response, err: AppError): void {
+  const retryAfterMs = (err.details as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+  if (err.code === 'RATE_LIMITED' && retryAfterMs) res.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+  res.status(err.status).json(errorBody(err));
 }
 
 export function apiErrorHandler(log: Logger): ErrorRequestHandler {
