@@ -5,6 +5,7 @@ import type { ChannelService } from './chat/channels.js';
 import type { DeviceService } from './chat/devices.js';
 import type { FanoutSlot } from './chat/fanout.js';
 import type { MessageService } from './chat/messages.js';
+import type { PresenceReader } from './chat/presence.js';
 import type { AccessTokens } from './core/auth/access-tokens.js';
 import type { RefreshTokenStore } from './core/auth/refresh-tokens.js';
 import type { Config } from './core/config.js';
@@ -36,6 +37,8 @@ export interface RoleContext {
   devices: DeviceService;
   /** Where committed chat changes are announced; the gateway attaches to it. */
   fanout: FanoutSlot;
+  /** Who is connected (Redis-backed with REDIS_URL, in-process otherwise). */
+  presence: PresenceReader;
 }
 
 export interface RoleHandle {

@@ -18,6 +18,7 @@ import { createMetricsRegistry } from './core/metrics.js';
 import { RateLimits } from './core/rate-limits.js';
 import { Readiness } from './core/readiness.js';
 import { createRedis, pingRedis } from './core/redis.js';
+import { createPresenceStore } from './gateway/presence.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -99,6 +100,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       messages: new MessageService(db, fanout, limits),
       devices: new DeviceService(db),
       fanout,
+      presence: createPresenceStore(redis, config.redisKeyPrefix),
     };
 
     for (const role of Object.keys(ROLE_STARTERS) as RoleName[]) {
