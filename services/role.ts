@@ -5,7 +5,6 @@ import type { ChannelService } from './chat/channels.js';
 import type { DeviceService } from './chat/devices.js';
 import type { FanoutSlot } from './chat/fanout.js';
 import type { MessageService } from './chat/messages.js';
-import type { PresenceReader } from './chat/presence.js';
 import type { AccessTokens } from './core/auth/access-tokens.js';
 import type { RefreshTokenStore } from './core/auth/refresh-tokens.js';
 import type { Config } from './core/config.js';
@@ -15,6 +14,7 @@ import type { Logger } from './core/logger.js';
 import type { RateLimits } from './core/rate-limits.js';
 import type { Readiness } from './core/readiness.js';
 import type { Redis } from './core/redis.js';
+import type { PresenceStore } from './gateway/presence.js';
 
 /** Everything a role may use; built once per process by the runtime. */
 export interface RoleContext {
@@ -38,7 +38,7 @@ export interface RoleContext {
   /** Where committed chat changes are announced; the gateway attaches to it. */
   fanout: FanoutSlot;
   /** Who is connected (Redis-backed with REDIS_URL, in-process otherwise). */
-  presence: PresenceReader;
+  presence: PresenceStore;
 }
 
 export interface RoleHandle {

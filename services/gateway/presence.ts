@@ -212,7 +212,7 @@ export class RedisPresence implements PresenceStore {
     const t = now();
     const previous = await this.redis.hget(this.statusKey(userId), 'status');
     if (previous === status) return undefined;
-    await this.redis.hset(this.statusKey(userId), 'status', status, 'lastSeenAt', t);
+    await this.redis.hset(this.statusKey(userId), 'status', status, 'lastSeenAt', String(t));
     return { userId, status, lastSeenAt: iso(t) };
   }
 
@@ -228,7 +228,7 @@ export class RedisPresence implements PresenceStore {
         if (latest[1]) await this.redis.zadd(this.usersKey, 'GT', Number(latest[1]), userId);
         continue;
       }
-      await this.redis.hset(this.statusKey(userId), 'status', 'offline', 'lastSeenAt', t);
+      await this.redis.hset(this.statusKey(userId), 'status', 'offline', 'lastSeenAt', String(t));
       changes.push({ userId, status: 'offline', lastSeenAt: iso(t) });
     }
     return changes;
