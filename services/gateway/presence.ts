@@ -225,7 +225,7 @@ export class RedisPresence implements PresenceStore {
       const live = await this.redis.zcount(this.socketsKey(userId), t, '+inf');
       if (live > 0) {
         const latest = await this.redis.zrange(this.socketsKey(userId), -1, -1, 'WITHSCORES');
-        if (latest[1]) await this.redis.zadd(this.usersKey, 'GT', Number(latest[1]), userId);
+        if (latest[1]) await this.redis.zadd(this.usersKey, 'GT', latest[1], userId);
         continue;
       }
       await this.redis.hset(this.statusKey(userId), 'status', 'offline', 'lastSeenAt', String(t));
