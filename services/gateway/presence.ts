@@ -224,7 +224,7 @@ export class RedisPresence implements PresenceStore {
       // A reconnect may have raced the claim: only report users with no live socket left.
       const live = await this.redis.zcount(this.socketsKey(userId), t, '+inf');
       if (live > 0) {
-        const latest = await this.redis.zrange(this.socketsKey(userId), -1, -1, 'WITHSCORES');
+        const latest = await this.redis.zrange(this.socketsKey(userId), '-1', '-1', 'WITHSCORES');
         if (latest[1]) await this.redis.zadd(this.usersKey, 'GT', latest[1], userId);
         continue;
       }
