@@ -19,6 +19,8 @@ import { RateLimits } from './core/rate-limits.js';
 import { Readiness } from './core/readiness.js';
 import { createRedis, pingRedis } from './core/redis.js';
 import { createPresenceStore } from './gateway/presence.js';
+import { startPublisher } from './gateway/publisher.js';
+import { startGateway } from './gateway/server.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -40,9 +42,10 @@ const notYetAvailable =
 const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   api: async (ctx) => {
     ctx.addRestRoutes(coreRoutes(ctx));
-    return { stop: async () => {} };
+    // Without a local gateway, changes made here reach sockets through the shared stream.
+    return ctx.config.roles.has('gateway') ? { stop: async () => {} } : startPublisher(ctx);
   },
-  gateway: notYetAvailable('gateway'),
+  gateway: startGateway,
   relay: notYetAvailable('relay'),
   analytics: notYetAvailable('analytics'),
   notifier: notYetAvailable('notifier'),
@@ -100,7 +103,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       messages: new MessageService(db, fanout, limits),
       devices: new DeviceService(db),
       fanout,
-      presence: createPresenceStore(redis, config.redisKeyPrefix),
+      presence: createPresenceStore(redis, config.redisKeyPrefix, config.gateway.presenceTtlMs),
     };
 
     for (const role of Object.keys(ROLE_STARTERS) as RoleName[]) {

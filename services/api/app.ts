@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { RateLimits } from '../core/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type AnyRouteSpec, type Caller } from './route-table.js';
-import { SessionRevocations } from './session-revocations.js';
+import { SessionRevocations } from '../core/auth/session-revocations.js';
 
 export const API_PREFIX = '/api/v1';
 

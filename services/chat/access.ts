@@ -44,3 +44,15 @@ export async function shareAChannel(db: Knex, a: string, b: string): Promise<boo
     .first(db.raw('1 as one'));
   return row !== undefined;
 }
+
+/** Those of `userIds` who share at least one channel with `userId` (themselves excluded). */
+export async function usersSharingAChannel(db: Knex, userId: string, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = (await db('channel_members as them')
+    .join('channel_members as me', 'me.channel_id', 'them.channel_id')
+    .where('me.user_id', userId)
+    .whereIn('them.user_id', userIds)
+    .whereNot('them.user_id', userId)
+    .distinct('them.user_id')) as { user_id: string }[];
+  return rows.map((r) => r.user_id);
+}

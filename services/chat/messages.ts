@@ -146,6 +146,28 @@ export class MessageService {
     return { messages: items.reverse().map(toMessage), hasMore };
   }
 
+  /**
+   * Committed messages with afterSeq < seq < beforeSeq, ascending, without an authorization
+   * check: for the gateway filling delivery gaps of a channel its sockets already belong to.
+   */
+  async range(channelId: string, afterSeq: number, beforeSeq: number | undefined, limit = 500): Promise<Message[]> {
+    const q = this.messageQuery().where('m.channel_id', channelId).where('m.seq', '>', afterSeq).orderBy('m.seq', 'asc').limit(limit);
+    if (beforeSeq !== undefined) q.where('m.seq', '<', beforeSeq);
+    return ((await q) as MessageRow[]).map(toMessage);
+  }
+
+  /** The committed head (last seq) of each channel. */
+  async heads(channelIds: string[]): Promise<{ channelId: string; lastSeq: number }[]> {
+    if (channelIds.length === 0) return [];
+    const rows = (await this.db('channels').whereIn('id', channelIds).select('id', 'last_seq')) as { id: string; last_seq: number }[];
+    return rows.map((r) => ({ channelId: r.id, lastSeq: Number(r.last_seq) }));
+  }
+
+  /** Throws NOT_FOUND / FORBIDDEN unless the user belongs to the channel. */
+  async requireMember(userId: string, channelId: string): Promise<void> {
+    await requireMember(this.db, userId, channelId);
+  }
+
   /** A message by id, for members of its channel; anything else is not found. */
   async get(userId: string, messageId: string): Promise<Message> {
     const row = (await this.messageQuery().where('m.id', messageId).first()) as MessageRow | undefined;

@@ -49,6 +49,9 @@ const envSchema = z
     MESSAGE_RATE_BURST: positiveInt(20),
     CHANNEL_MESSAGE_RATE_PER_SECOND: positiveInt(200),
     MAX_CONNECTIONS_PER_USER: positiveInt(5),
+    GATEWAY_MAX_PAYLOAD_BYTES: positiveInt(64 * 1024),
+    GATEWAY_STREAM_MAXLEN: positiveInt(50_000),
+    GATEWAY_PRESENCE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20000),
     NOTIFIER_TRANSPORT: z.enum(['fcm', 'webhook', 'log']).default('log'),
     NOTIFIER_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -105,6 +108,14 @@ export interface Config {
     channelMessagesPerSecond: number;
     connectionsPerUser: number;
   };
+  gateway: {
+    /** Largest Socket.IO packet the engine accepts. */
+    maxPayloadBytes: number;
+    /** Entries the Redis stream keeps for nodes that fall behind (see docs). */
+    streamMaxLen: number;
+    /** A socket whose node stops heartbeating counts as gone after this long. */
+    presenceTtlMs: number;
+  };
   drainTimeoutMs: number;
   notifier: {
     transport: Env['NOTIFIER_TRANSPORT'];
@@ -159,6 +170,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       messageBurst: env.MESSAGE_RATE_BURST,
       channelMessagesPerSecond: env.CHANNEL_MESSAGE_RATE_PER_SECOND,
       connectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+    },
+    gateway: {
+      maxPayloadBytes: env.GATEWAY_MAX_PAYLOAD_BYTES,
+      streamMaxLen: env.GATEWAY_STREAM_MAXLEN,
+      presenceTtlMs: env.GATEWAY_PRESENCE_TTL_MS,
     },
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     notifier: {

@@ -1,8 +1,8 @@
 import type { PresenceReader, PresenceState, PresenceStatus } from '../chat/presence.js';
 import type { Redis } from '../core/redis.js';
 
-/** How long a connection counts as live without a heartbeat; heartbeats come every TTL/3. */
-export const PRESENCE_TTL_MS = 30_000;
+/** Default time a connection counts as live without a heartbeat; heartbeats come every TTL/3. */
+export const DEFAULT_PRESENCE_TTL_MS = 30_000;
 
 export interface PresenceChange {
   userId: string;
@@ -12,10 +12,11 @@ export interface PresenceChange {
 
 /**
  * Connection-level presence: a user is online while any of their sockets on any node is live.
- * A socket is live until it disconnects or its node stops refreshing it for PRESENCE_TTL_MS
+ * A socket is live until it disconnects or its node stops refreshing it for the presence TTL
  * (the node died), after which a sweep on any surviving node reports the user offline.
  */
 export interface PresenceStore extends PresenceReader {
+  readonly ttlMs: number;
   /** Records a socket; returns the change to broadcast when the user was offline before. */
   connect(userId: string, socketId: string): Promise<PresenceChange | undefined>;
   /** Forgets a socket; returns the change to broadcast when it was the user's last one. */
@@ -33,6 +34,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Single-process presence (memory engine). */
 export class MemoryPresence implements PresenceStore {
+  constructor(readonly ttlMs = DEFAULT_PRESENCE_TTL_MS) {}
   private readonly sockets = new Map<string, Map<string, number>>();
   private readonly status = new Map<string, { status: PresenceStatus; lastSeenAt: number }>();
 
@@ -49,7 +51,7 @@ export class MemoryPresence implements PresenceStore {
     const wasOnline = this.live(userId) > 0;
     let entries = this.sockets.get(userId);
     if (!entries) this.sockets.set(userId, (entries = new Map()));
-    entries.set(socketId, now() + PRESENCE_TTL_MS);
+    entries.set(socketId, now() + this.ttlMs);
     if (wasOnline) return undefined;
     this.status.set(userId, { status: 'online', lastSeenAt: now() });
     return { userId, status: 'online', lastSeenAt: iso(now()) };
@@ -64,7 +66,7 @@ export class MemoryPresence implements PresenceStore {
   }
 
   async heartbeat(sockets: { userId: string; socketId: string }[]): Promise<void> {
-    const expiry = now() + PRESENCE_TTL_MS;
+    const expiry = now() + this.ttlMs;
     for (const s of sockets) this.sockets.get(s.userId)?.set(s.socketId, expiry);
   }
 
@@ -150,6 +152,7 @@ export class RedisPresence implements PresenceStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    readonly ttlMs = DEFAULT_PRESENCE_TTL_MS,
   ) {}
 
   private socketsKey(userId: string) {
@@ -173,8 +176,8 @@ export class RedisPresence implements PresenceStore {
       socketId,
       userId,
       t,
-      t + PRESENCE_TTL_MS,
-      PRESENCE_TTL_MS * 2,
+      t + this.ttlMs,
+      this.ttlMs * 2,
       STATUS_RETENTION_MS,
     )) as number;
     return cameOnline === 1 ? { userId, status: 'online', lastSeenAt: iso(t) } : undefined;
@@ -198,11 +201,11 @@ export class RedisPresence implements PresenceStore {
 
   async heartbeat(sockets: { userId: string; socketId: string }[]): Promise<void> {
     if (sockets.length === 0) return;
-    const expiry = now() + PRESENCE_TTL_MS;
+    const expiry = now() + this.ttlMs;
     const pipeline = this.redis.pipeline();
     for (const s of sockets) {
       pipeline.zadd(this.socketsKey(s.userId), expiry, s.socketId);
-      pipeline.pexpire(this.socketsKey(s.userId), PRESENCE_TTL_MS * 2);
+      pipeline.pexpire(this.socketsKey(s.userId), this.ttlMs * 2);
       pipeline.zadd(this.usersKey, 'GT', expiry, s.userId);
     }
     await pipeline.exec();
@@ -264,6 +267,6 @@ export class RedisPresence implements PresenceStore {
   }
 }
 
-export function createPresenceStore(redis: Redis | undefined, prefix: string): PresenceStore {
-  return redis ? new RedisPresence(redis, prefix) : new MemoryPresence();
+export function createPresenceStore(redis: Redis | undefined, prefix: string, ttlMs: number): PresenceStore {
+  return redis ? new RedisPresence(redis, prefix, ttlMs) : new MemoryPresence(ttlMs);
 }

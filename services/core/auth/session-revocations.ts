@@ -1,4 +1,4 @@
-import type { RefreshTokenStore } from '../core/auth/refresh-tokens.js';
+import type { RefreshTokenStore } from './refresh-tokens.js';
 
 const TTL_MS = 5000;
 const MAX_ENTRIES = 50_000;

@@ -1,0 +1,84 @@
+import type { Server } from 'socket.io';
+import { z } from 'zod';
+import type { ChatFanout, MembershipChange, ReceiptChange } from '../chat/fanout.js';
+import type { Message } from '../chat/model.js';
+import type { Logger } from '../core/logger.js';
+import type { PresenceChange } from './presence.js';
+import { channelRoom, userRoom } from './rooms.js';
+import type { ChannelSequencer } from './sequencer.js';
+
+/** Cluster event carrying a new message to the other gateway nodes. */
+export const CLUSTER_MESSAGE_EVENT = 'signalink:message.new';
+
+// Cluster messages come from our own nodes through Redis; still check the shape before use,
+// so a mixed-version rollout or a corrupted entry cannot crash a node.
+const clusterMessage = z.looseObject({ id: z.string(), channelId: z.string(), seq: z.number().int().positive() });
+
+/**
+ * Turns committed chat changes into Socket.IO events for every node. New messages travel as
+ * a cluster event and each node delivers them to its own sockets through its sequencer
+ * (ordered, gap-free); the rest are plain room broadcasts through the adapter.
+ */
+export class Broadcaster implements ChatFanout {
+  constructor(
+    private readonly io: Server,
+    private readonly sequencer: ChannelSequencer | undefined,
+    private readonly clustered: boolean,
+    private readonly log: Logger,
+  ) {
+    if (sequencer && clustered) {
+      io.on(CLUSTER_MESSAGE_EVENT, (payload: unknown) => {
+        const parsed = clusterMessage.safeParse(payload);
+        if (!parsed.success) {
+          this.log.warn('ignored a malformed cluster message');
+          return;
+        }
+        this.offerLocally(payload as Message);
+      });
+    }
+  }
+
+  /** Whether any socket on this node is in the channel's room. */
+  hasLocalListeners(channelId: string): boolean {
+    return (this.io.of('/').adapter.rooms.get(channelRoom(channelId))?.size ?? 0) > 0;
+  }
+
+  private offerLocally(message: Message): void {
+    if (!this.sequencer) return;
+    if (!this.hasLocalListeners(message.channelId)) {
+      // Nobody here to order for; a socket joining later starts from what it syncs.
+      this.sequencer.forget(message.channelId);
+      return;
+    }
+    this.sequencer.offer(message);
+  }
+
+  messageCreated(message: Message): void {
+    if (this.clustered) this.io.serverSideEmit(CLUSTER_MESSAGE_EVENT, message);
+    this.offerLocally(message);
+  }
+
+  messageUpdated(message: Message): void {
+    this.io.to(channelRoom(message.channelId)).emit('message.updated', message);
+  }
+
+  receiptUpdated(change: ReceiptChange): void {
+    this.io.to(channelRoom(change.channelId)).emit('receipt.update', change);
+  }
+
+  membershipChanged(change: MembershipChange): void {
+    const sockets = this.io.in(userRoom(change.userId));
+    if (change.joined) sockets.socketsJoin(channelRoom(change.channelId));
+    else sockets.socketsLeave(channelRoom(change.channelId));
+    this.io.to(userRoom(change.userId)).emit(change.joined ? 'channel.joined' : 'channel.left', { channelId: change.channelId });
+  }
+
+  presenceChanged(change: PresenceChange, channelIds: string[]): void {
+    if (channelIds.length === 0) return;
+    this.io.to(channelIds.map(channelRoom)).emit('presence.update', change);
+  }
+
+  typingChanged(channelId: string, userIds: string[]): void {
+    this.io.to(channelRoom(channelId)).emit('typing.update', { channelId, userIds });
+  }
+}

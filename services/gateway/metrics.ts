@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createGatewayMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    connections: new Gauge({
+      name: 'signalink_gateway_connections',
+      help: 'Socket.IO connections open on this gateway (the autoscaling signal)',
+      registers,
+    }),
+    connectionsTotal: new Counter({
+      name: 'signalink_gateway_connections_total',
+      help: 'Connections accepted, by whether Socket.IO recovered the previous session',
+      labelNames: ['recovered'] as const,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'signalink_gateway_auth_failures_total',
+      help: 'Handshakes refused for a missing, invalid, expired or revoked token',
+      registers,
+    }),
+    messagesSent: new Counter({
+      name: 'signalink_gateway_messages_sent_total',
+      help: 'message.send calls acknowledged ok (new messages and idempotent retries)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    messagesDelivered: new Counter({
+      name: 'signalink_gateway_messages_delivered_total',
+      help: 'message.new events handed to local sockets',
+      registers,
+    }),
+    sendLatency: new Histogram({
+      name: 'signalink_gateway_send_ack_seconds',
+      help: 'Time from receiving message.send to acknowledging it (durable in PostgreSQL)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    eventErrors: new Counter({
+      name: 'signalink_gateway_event_errors_total',
+      help: 'Client events answered with an error, by event and error code',
+      labelNames: ['event', 'code'] as const,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'signalink_gateway_rate_limited_total',
+      help: 'Client events refused with RATE_LIMITED, by event',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'signalink_gateway_channel_syncs_total',
+      help: 'channel.sync calls (clients catching up after a gap or reconnect)',
+      registers,
+    }),
+    gapFills: new Counter({
+      name: 'signalink_gateway_gap_fills_total',
+      help: 'Messages this node read from PostgreSQL because their broadcast arrived late or never',
+      registers,
+    }),
+    adapterLag: new Gauge({
+      name: 'signalink_gateway_adapter_lag_seconds',
+      help: 'How far this node’s reading of the Redis stream is behind the newest entry',
+      registers,
+    }),
+    adapterOverruns: new Counter({
+      name: 'signalink_gateway_adapter_overruns_total',
+      help: 'Times the Redis stream was trimmed past entries this node had not read yet',
+      registers,
+    }),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

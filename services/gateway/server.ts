@@ -1,0 +1,293 @@
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { Server, type Socket } from 'socket.io';
+import { channelIdsOf, shareAChannel, usersSharingAChannel } from '../chat/access.js';
+import { AppError } from '../core/errors.js';
+import { SessionRevocations } from '../core/auth/session-revocations.js';
+import { createRedis, type Redis } from '../core/redis.js';
+import type { RoleContext, RoleHandle } from '../role.js';
+import { Broadcaster } from './broadcast.js';
+import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.js';
+import { createGatewayMetrics } from './metrics.js';
+import { channelRoom, userRoom } from './rooms.js';
+import {
+  callSignalPayload,
+  deletePayload,
+  editPayload,
+  presencePayload,
+  presenceQueryPayload,
+  readPayload,
+  sendPayload,
+  syncPayload,
+  typingPayload,
+} from './schemas.js';
+import { ChannelSequencer } from './sequencer.js';
+import { StreamLagMonitor } from './stream-lag.js';
+import { MemoryTyping, RedisTyping, TYPING_TTL_MS, type TypingStore } from './typing.js';
+
+const HEAD_CHECK_MS = 5000;
+
+interface SocketData extends SocketIdentity {
+  channelIds: string[];
+}
+
+/** Starts the Socket.IO gateway on the process's shared HTTP server. */
+export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
+  const { config, log, db } = ctx;
+  const metrics = createGatewayMetrics(ctx.metrics);
+  const heartbeatMs = ctx.presence.ttlMs / 3;
+  const sweepMs = Math.min(5000, ctx.presence.ttlMs / 2);
+  const inflight = { count: 0 };
+  const rt: HandlerRuntime = { log, metrics, inflight };
+  let draining = false;
+
+  let adapterRedis: Redis | undefined;
+  if (config.redisUrl) adapterRedis = createRedis(config.redisUrl, log, 'gateway-adapter');
+  const streamName = `${config.redisKeyPrefix}socket.io`;
+
+  const io = new Server(ctx.http.server, {
+    serveClient: false,
+    transports: ['websocket', 'polling'],
+    maxHttpBufferSize: config.gateway.maxPayloadBytes,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins } : { origin: false },
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+    ...(adapterRedis
+      ? {
+          adapter: createAdapter(adapterRedis, {
+            streamName,
+            maxLen: config.gateway.streamMaxLen,
+            readCount: 500,
+            blockTimeInMs: 5000,
+            sessionKeyPrefix: `${config.redisKeyPrefix}sio:session:`,
+            channelPrefix: `${config.redisKeyPrefix}socket.io`,
+            heartbeatInterval: 5000,
+            heartbeatTimeout: 10_000,
+            onlyPlaintext: true,
+          }),
+        }
+      : {}),
+  });
+
+  const sequencer = new ChannelSequencer({
+    deliver: (channelId, messages) => {
+      const room = channelRoom(channelId);
+      const listeners = io.of('/').adapter.rooms.get(room)?.size ?? 0;
+      for (const m of messages) io.local.to(room).emit('message.new', m);
+      metrics.messagesDelivered.inc(listeners * messages.length);
+    },
+    fetchRange: (channelId, afterSeq, beforeSeq) => ctx.messages.range(channelId, afterSeq, beforeSeq),
+    onGapFilled: (channelId, count) => {
+      metrics.gapFills.inc(count);
+      log.debug({ channelId, count }, 'delivery gap filled from the database');
+    },
+    onError: (err) => log.warn({ err }, 'could not read missing messages; will retry'),
+  });
+  const broadcaster = new Broadcaster(io, sequencer, adapterRedis !== undefined, log);
+  ctx.fanout.attach(broadcaster);
+  const typing: TypingStore = ctx.redis ? new RedisTyping(ctx.redis, config.redisKeyPrefix) : new MemoryTyping();
+  const typingTimers = new Map<string, NodeJS.Timeout>();
+  const revocations = new SessionRevocations(ctx.refreshTokens);
+
+  const announcePresence = async (change: Awaited<ReturnType<typeof ctx.presence.connect>>) => {
+    if (!change) return;
+    const channelIds = await channelIdsOf(db, change.userId);
+    broadcaster.presenceChanged(change, channelIds);
+  };
+
+  io.use(async (socket, next) => {
+    if (draining) return next(new Error('UNAVAILABLE'));
+    try {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const claims = await ctx.accessTokens.verify(auth?.token);
+      if (await revocations.isRevoked(claims.sessionId)) throw new AppError('UNAUTHENTICATED', 'session revoked');
+      const data: SocketData = { ...claims, connectedAt: Date.now(), channelIds: await channelIdsOf(db, claims.userId) };
+      socket.data = data;
+      next();
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+        metrics.authFailures.inc();
+        return next(new Error('UNAUTHENTICATED'));
+      }
+      log.warn({ err }, 'handshake failed');
+      next(new Error('UNAVAILABLE'));
+    }
+  });
+
+  const enforceConnectionLimit = async (userId: string) => {
+    const sockets = await io.in(userRoom(userId)).fetchSockets();
+    const excess = sockets.length - config.limits.connectionsPerUser;
+    if (excess <= 0) return;
+    const oldest = sockets
+      .sort((a, b) => (a.data as SocketData).connectedAt - (b.data as SocketData).connectedAt)
+      .slice(0, excess);
+    for (const s of oldest) {
+      // The reason tells clients not to reconnect, or six devices would evict each other forever.
+      s.emit('server.draining', { reconnectInMs: -1, reason: 'too_many_connections' });
+      s.disconnect(true);
+    }
+  };
+
+  io.on('connection', (socket: Socket) => {
+    const data = socket.data as SocketData;
+    metrics.connections.inc();
+    metrics.connectionsTotal.inc({ recovered: String(socket.recovered) });
+    socket.join([userRoom(data.userId), ...data.channelIds.map(channelRoom)]);
+    log.debug({ socketId: socket.id, userId: data.userId, recovered: socket.recovered }, 'socket connected');
+
+    void ctx.presence
+      .connect(data.userId, socket.id)
+      .then(announcePresence)
+      .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+    void enforceConnectionLimit(data.userId).catch((err: unknown) => log.warn({ err }, 'connection limit check failed'));
+
+    bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
+      const started = process.hrtime.bigint();
+      const { message, created } = await ctx.messages.send(me.userId, {
+        channelId: p.channelId,
+        clientMsgId: p.clientMsgId,
+        content: p.content,
+        replyTo: p.replyTo ?? undefined,
+      });
+      metrics.messagesSent.inc({ result: created ? 'created' : 'duplicate' });
+      metrics.sendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return { message };
+    });
+    bindEvent(socket, 'message.edit', editPayload, rt, async (p, me) => ({ message: await ctx.messages.edit(me.userId, p.messageId, p.content) }));
+    bindEvent(socket, 'message.delete', deletePayload, rt, async (p, me) => {
+      await ctx.messages.remove(me.userId, p.messageId);
+    });
+    bindEvent(socket, 'message.read', readPayload, rt, async (p, me) => ({ seq: await ctx.messages.markRead(me.userId, p.channelId, p.seq) }));
+    bindEvent(socket, 'channel.sync', syncPayload, rt, async (p, me) => {
+      metrics.syncs.inc();
+      return ctx.messages.page(me.userId, p.channelId, { afterSeq: p.afterSeq, limit: p.limit });
+    });
+    bindEvent(socket, 'typing.start', typingPayload, rt, async (p, me) => {
+      // Keystroke bursts past the limit are dropped quietly: typing is best-effort by nature.
+      try {
+        await ctx.limits.consume('typing', me.userId);
+      } catch {
+        return;
+      }
+      await ctx.messages.requireMember(me.userId, p.channelId);
+      const result = await typing.start(p.channelId, me.userId);
+      if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
+      scheduleTypingExpiry(p.channelId);
+    });
+    bindEvent(socket, 'typing.stop', typingPayload, rt, async (p, me) => {
+      await ctx.messages.requireMember(me.userId, p.channelId);
+      const result = await typing.stop(p.channelId, me.userId);
+      if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
+    });
+    bindEvent(socket, 'presence.set', presencePayload, rt, async (p, me) => {
+      await announcePresence(await ctx.presence.setStatus(me.userId, p.status));
+    });
+    bindEvent(socket, 'presence.get', presenceQueryPayload, rt, async (p, me) => {
+      const visible = await usersSharingAChannel(db, me.userId, p.userIds);
+      return { presence: await ctx.presence.get(visible) };
+    });
+    bindEvent(socket, 'call.signal', callSignalPayload, rt, async (p, me) => {
+      if (p.toUserId === me.userId || !(await shareAChannel(db, me.userId, p.toUserId))) {
+        throw new AppError('FORBIDDEN', 'you can only signal users you share a channel with');
+      }
+      io.to(userRoom(p.toUserId)).emit('call.signal', { fromUserId: me.userId, kind: p.kind, data: p.data });
+    });
+
+    socket.on('disconnect', (reason) => {
+      metrics.connections.dec();
+      log.debug({ socketId: socket.id, userId: data.userId, reason }, 'socket disconnected');
+      void ctx.presence
+        .disconnect(data.userId, socket.id)
+        .then(announcePresence)
+        .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+    });
+  });
+
+  function scheduleTypingExpiry(channelId: string): void {
+    clearTimeout(typingTimers.get(channelId));
+    typingTimers.set(
+      channelId,
+      setTimeout(() => {
+        typingTimers.delete(channelId);
+        typing
+          .expire(channelId)
+          .then((r) => {
+            if (r.changed) broadcaster.typingChanged(channelId, r.userIds);
+            if (r.userIds.length > 0) scheduleTypingExpiry(channelId);
+          })
+          .catch((err: unknown) => log.warn({ err }, 'typing expiry failed'));
+      }, TYPING_TTL_MS + 100),
+    );
+  }
+
+  const localSockets = () => [...io.of('/').sockets.values()];
+  const timers = [
+    setInterval(() => {
+      const live = localSockets().map((s) => ({ userId: (s.data as SocketData).userId, socketId: s.id }));
+      ctx.presence.heartbeat(live).catch((err: unknown) => log.warn({ err }, 'presence heartbeat failed'));
+    }, heartbeatMs),
+    setInterval(() => {
+      ctx.presence
+        .sweep()
+        .then((changes) => Promise.all(changes.map(announcePresence)))
+        .catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
+    }, sweepMs),
+    // Catches anything a broadcast never brought (adapter overrun, Redis hiccup): compare the
+    // channels' committed heads with what this node delivered.
+    setInterval(() => {
+      checkHeads().catch((err: unknown) => log.warn({ err }, 'head check failed'));
+    }, HEAD_CHECK_MS),
+  ];
+  for (const t of timers) t.unref();
+
+  async function checkHeads(): Promise<void> {
+    const channels = sequencer.trackedChannels().filter((id) => broadcaster.hasLocalListeners(id));
+    for (let i = 0; i < channels.length; i += 1000) {
+      const heads = await ctx.messages.heads(channels.slice(i, i + 1000));
+      for (const { channelId, lastSeq } of heads) sequencer.catchUp(channelId, lastSeq);
+    }
+  }
+
+  const lagMonitor = adapterRedis
+    ? new StreamLagMonitor(io, adapterRedis, streamName, {
+        onLag: (seconds) => metrics.adapterLag.set(seconds),
+        onOverrun: () => {
+          metrics.adapterOverruns.inc();
+          log.warn({ stream: streamName }, 'this node fell behind the Redis stream past maxLen; catching up from PostgreSQL');
+          void checkHeads();
+        },
+      })
+    : undefined;
+  lagMonitor?.start();
+
+  log.info(
+    { engine: adapterRedis ? 'redis-streams' : 'memory', stream: adapterRedis ? streamName : undefined, maxLen: config.gateway.streamMaxLen },
+    'gateway ready',
+  );
+
+  return {
+    drain: async (deadline) => {
+      draining = true;
+      const sockets = localSockets();
+      const spreadMs = Math.min(2000, Math.max(0, (deadline - Date.now()) / 4));
+      for (const s of sockets) s.emit('server.draining', { reconnectInMs: Math.round(Math.random() * spreadMs) });
+      // Give clients time to move on their own, then close whatever is left.
+      const graceUntil = Math.min(deadline, Date.now() + spreadMs + 2000);
+      while (Date.now() < graceUntil && (io.of('/').sockets.size > 0 || inflight.count > 0)) await sleep(50);
+      while (Date.now() < deadline && inflight.count > 0) await sleep(50);
+      io.local.disconnectSockets(true);
+    },
+    stop: async () => {
+      for (const t of timers) clearInterval(t);
+      for (const t of typingTimers.values()) clearTimeout(t);
+      lagMonitor?.stop();
+      sequencer.stop();
+      io.local.disconnectSockets(true);
+      io.engine.close();
+      io.of('/').adapter.close();
+      adapterRedis?.disconnect();
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
