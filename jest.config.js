@@ -16,13 +16,15 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  // Integration tests start processes and wait for real servers; per-step waits have their own
+  // shorter timeouts with messages that say what did not happen.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
-      testTimeout: 60000,
     },
   ],
 };
