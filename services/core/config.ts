@@ -36,6 +36,21 @@ const envSchema = z
     REDIS_KEY_PREFIX: z.string().default('signalink:'),
     KAFKA_BROKERS: commaList,
     KAFKA_CLIENT_ID: z.string().default('signalink'),
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only')
+      .default(''),
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(3000),
+    KAFKA_MAX_WAIT_MS: z.coerce.number().int().min(1).default(500),
+    RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+    RELAY_STANDBY_RETRY_MS: z.coerce.number().int().min(10).default(1000),
+    RELAY_RETRY_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+    OUTBOX_RETENTION_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+    OUTBOX_PRUNE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+    ANALYTICS_MINUTE_RETENTION_DAYS: positiveInt(14),
+    ANALYTICS_DEDUPE_RETENTION_HOURS: positiveInt(72),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(15 * 60),
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
@@ -56,6 +71,11 @@ const envSchema = z
     NOTIFIER_TRANSPORT: z.enum(['fcm', 'webhook', 'log']).default('log'),
     NOTIFIER_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
     NOTIFIER_WEBHOOK_SECRET: optionalString,
+    NOTIFIER_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+    NOTIFIER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+    NOTIFIER_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
+    NOTIFIER_RETRY_MAX_MS: z.coerce.number().int().min(1).default(5 * 60_000),
+    NOTIFIER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     GOOGLE_APPLICATION_CREDENTIALS: optionalString,
     FCM_SERVICE_ACCOUNT_JSON: optionalString,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
@@ -76,6 +96,13 @@ const envSchema = z
         message: 'is required when NOTIFIER_TRANSPORT=webhook',
       });
     }
+    if (env.NOTIFIER_TRANSPORT === 'webhook' && !env.NOTIFIER_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NOTIFIER_WEBHOOK_SECRET'],
+        message: 'is required when NOTIFIER_TRANSPORT=webhook (receivers verify X-Signalink-Signature with it)',
+      });
+    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -93,6 +120,23 @@ export interface Config {
   redisKeyPrefix: string;
   kafkaBrokers: string[];
   kafkaClientId: string;
+  /** Event pipeline settings (docs/pipeline.md). */
+  kafka: {
+    /** Prefixed to every topic and consumer group name, so installations can share a cluster. */
+    topicPrefix: string;
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
+    maxWaitMs: number;
+  };
+  relay: {
+    batchSize: number;
+    pollIntervalMs: number;
+    standbyRetryMs: number;
+    retryMaxMs: number;
+    retentionSeconds: number;
+    pruneIntervalMs: number;
+  };
+  analytics: { minuteRetentionDays: number; dedupeRetentionHours: number };
   jwtSecret: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -123,6 +167,11 @@ export interface Config {
     webhookSecret: string | undefined;
     googleApplicationCredentials: string | undefined;
     fcmServiceAccountJson: string | undefined;
+    webhookTimeoutMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    pollIntervalMs: number;
   };
   otel: { endpoint: string | undefined; serviceName: string };
 }
@@ -156,6 +205,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     kafkaBrokers: env.KAFKA_BROKERS,
     kafkaClientId: env.KAFKA_CLIENT_ID,
+    kafka: {
+      topicPrefix: env.KAFKA_TOPIC_PREFIX,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: env.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxWaitMs: env.KAFKA_MAX_WAIT_MS,
+    },
+    relay: {
+      batchSize: env.RELAY_BATCH_SIZE,
+      pollIntervalMs: env.RELAY_POLL_INTERVAL_MS,
+      standbyRetryMs: env.RELAY_STANDBY_RETRY_MS,
+      retryMaxMs: env.RELAY_RETRY_MAX_MS,
+      retentionSeconds: env.OUTBOX_RETENTION_SECONDS,
+      pruneIntervalMs: env.OUTBOX_PRUNE_INTERVAL_MS,
+    },
+    analytics: {
+      minuteRetentionDays: env.ANALYTICS_MINUTE_RETENTION_DAYS,
+      dedupeRetentionHours: env.ANALYTICS_DEDUPE_RETENTION_HOURS,
+    },
     jwtSecret: env.JWT_SECRET,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
@@ -183,6 +250,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: env.NOTIFIER_WEBHOOK_SECRET,
       googleApplicationCredentials: env.GOOGLE_APPLICATION_CREDENTIALS,
       fcmServiceAccountJson: env.FCM_SERVICE_ACCOUNT_JSON,
+      webhookTimeoutMs: env.NOTIFIER_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: env.NOTIFIER_MAX_ATTEMPTS,
+      retryBaseMs: env.NOTIFIER_RETRY_BASE_MS,
+      retryMaxMs: env.NOTIFIER_RETRY_MAX_MS,
+      pollIntervalMs: env.NOTIFIER_POLL_INTERVAL_MS,
     },
     otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
   };
