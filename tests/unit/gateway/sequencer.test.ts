@@ -1,0 +1,114 @@
+import type { Message } from '../../../services/chat/model.js';
+import { ChannelSequencer } from '../../../services/gateway/sequencer.js';
+
+const CH = '00000000-0000-4000-8000-000000000001';
+
+function msg(seq: number, channelId = CH): Message {
+  return {
+    id: `id-${channelId}-${seq}`,
+    channelId,
+    seq,
+    sender: { id: 'u', username: 'u', displayName: 'u' },
+    content: `m${seq}`,
+    clientMsgId: `c${seq}`,
+    replyTo: null,
+    createdAt: new Date(0).toISOString(),
+    editedAt: null,
+    deletedAt: null,
+  };
+}
+
+function harness(stored: Message[] = [], opts: { failReads?: number } = {}) {
+  const delivered: number[] = [];
+  const reads: [number, number | undefined][] = [];
+  let failures = opts.failReads ?? 0;
+  const sequencer = new ChannelSequencer(
+    {
+      deliver: (_channelId, messages) => delivered.push(...messages.map((m) => m.seq)),
+      fetchRange: async (channelId, after, before) => {
+        reads.push([after, before]);
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('database down');
+        }
+        return stored.filter((m) => m.channelId === channelId && m.seq > after && (before === undefined || m.seq < before));
+      },
+    },
+    10,
+  );
+  return { sequencer, delivered, reads };
+}
+
+const settle = (ms = 40) => new Promise((r) => setTimeout(r, ms));
+
+
+test('in-order messages are delivered at once', () => {
+  const { sequencer, delivered } = harness();
+  [1, 2, 3].forEach((s) => sequencer.offer(msg(s)));
+  expect(delivered).toEqual([1, 2, 3]);
+});
+
+test('a message ahead of a gap waits for the missing one and both go out in order', async () => {
+  const { sequencer, delivered, reads } = harness();
+  sequencer.offer(msg(1));
+  sequencer.offer(msg(3));
+  expect(delivered).toEqual([1]);
+  sequencer.offer(msg(2));
+  expect(delivered).toEqual([1, 2, 3]);
+  await settle();
+  expect(reads).toEqual([]);
+});
+
+test('a gap that the broadcast never fills is read from the database', async () => {
+  const { sequencer, delivered, reads } = harness([msg(1), msg(2), msg(3), msg(4)]);
+  sequencer.offer(msg(1));
+  sequencer.offer(msg(4));
+  await settle();
+  expect(reads).toEqual([[1, 4]]);
+  expect(delivered).toEqual([1, 2, 3, 4]);
+});
+
+test('duplicates are dropped, including a late broadcast of a seq already filled from the database', async () => {
+  const { sequencer, delivered } = harness([msg(1), msg(2), msg(3)]);
+  sequencer.offer(msg(1));
+  sequencer.offer(msg(3));
+  await settle();
+  sequencer.offer(msg(2));
+  sequencer.offer(msg(3));
+  sequencer.offer(msg(1));
+  expect(delivered).toEqual([1, 2, 3]);
+});
+
+test('catchUp delivers committed messages no broadcast brought', async () => {
+  const { sequencer, delivered } = harness([msg(1), msg(2), msg(3)]);
+  sequencer.offer(msg(1));
+  sequencer.catchUp(CH, 3);
+  await settle();
+  expect(delivered).toEqual([1, 2, 3]);
+  sequencer.catchUp(CH, 3);
+  await settle();
+  expect(delivered).toEqual([1, 2, 3]);
+});
+
+test('a failed database read is retried later, not dropped', async () => {
+  const { sequencer, delivered, reads } = harness([msg(1), msg(2), msg(3)], { failReads: 1 });
+  sequencer.offer(msg(1));
+  sequencer.offer(msg(3));
+  await settle();
+  expect(delivered).toEqual([1]);
+  await settle(1200);
+  expect(reads.length).toBeGreaterThanOrEqual(2);
+  expect(delivered).toEqual([1, 2, 3]);
+});
+
+test('channels are ordered independently', () => {
+  const other = '00000000-0000-4000-8000-000000000002';
+  const { sequencer, delivered } = harness();
+  sequencer.offer(msg(1));
+  sequencer.offer(msg(5, other));
+  sequencer.offer(msg(2));
+  sequencer.offer(msg(6, other));
+  expect(delivered).toEqual([1, 5, 2, 6]);
+  expect(sequencer.delivered(CH)).toBe(2);
+  expect(sequencer.delivered(other)).toBe(6);
+});
