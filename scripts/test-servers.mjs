@@ -49,8 +49,13 @@ function tcpOpen(port) {
 function findPostgresBin() {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql-15) and PG_BIN is not set');
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  if (!existsSync(base))
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql-15) and PG_BIN is not set',
+    );
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) throw new Error('no initdb under /usr/lib/postgresql/*/bin');
   return join(base, versions[0], 'bin');
 }
@@ -65,7 +70,8 @@ function postgresIdentity() {
 
 function track(children, name, child) {
   child.on('exit', (code, signal) => {
-    if (!child.stoppedOnPurpose) process.stderr.write(`[test-servers] ${name} exited (code ${code}, signal ${signal})\n`);
+    if (!child.stoppedOnPurpose)
+      process.stderr.write(`[test-servers] ${name} exited (code ${code}, signal ${signal})\n`);
   });
   children.push({ name, child });
   return child;
@@ -78,11 +84,34 @@ async function startPostgres(children, dirs) {
   dirs.push(dir);
   if (id.uid !== undefined) chownSync(dir, id.uid, id.gid);
   const data = join(dir, 'data');
-  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { ...id, stdio: 'ignore' });
+  execFileSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'],
+    { ...id, stdio: 'ignore' },
+  );
   const port = await freePort();
   const child = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=400', '-c', 'shared_buffers=128MB'],
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      dir,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=400',
+      '-c',
+      'shared_buffers=128MB',
+    ],
     { ...id, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -91,7 +120,11 @@ async function startPostgres(children, dirs) {
   await waitFor('postgres', async () => {
     if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
     try {
-      execFileSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], { stdio: 'ignore' });
+      execFileSync(
+        join(bin, 'pg_isready'),
+        ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'],
+        { stdio: 'ignore' },
+      );
       return true;
     } catch {
       return false;
@@ -104,10 +137,28 @@ async function startRedis(children, dirs) {
   const dir = mkdtempSync(join(tmpdir(), 'signalink-redis-'));
   dirs.push(dir);
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
   track(children, 'redis', child);
   await waitFor('redis', async () => {
-    if (child.exitCode !== null) throw new Error('redis-server exited (is it installed? apt-get install redis-server)');
+    if (child.exitCode !== null)
+      throw new Error('redis-server exited (is it installed? apt-get install redis-server)');
     return tcpOpen(port);
   });
   return `redis://127.0.0.1:${port}`;
@@ -116,16 +167,38 @@ async function startRedis(children, dirs) {
 /** Builds (cached) and starts the librdkafka mock cluster: 3 brokers on consecutive free ports. */
 async function startKafka(children) {
   const out = join(ROOT, '.cache', 'kafka-mock');
-  execFileSync('bash', [join(ROOT, 'tests', 'kafka-mock', 'build.sh')], { env: { ...process.env, OUT_DIR: out }, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [join(ROOT, 'tests', 'kafka-mock', 'build.sh')], {
+    env: { ...process.env, OUT_DIR: out },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   let base;
   // Three consecutive ports: probe until a run of them is free.
   for (let attempt = 0; attempt < 20 && base === undefined; attempt++) {
     const p = await freePort();
-    if (p + 3 < 65535 && !(await tcpOpen(p + 1)) && !(await tcpOpen(p + 2)) && !(await tcpOpen(p + 3))) base = p;
+    if (
+      p + 3 < 65535 &&
+      !(await tcpOpen(p + 1)) &&
+      !(await tcpOpen(p + 2)) &&
+      !(await tcpOpen(p + 3))
+    )
+      base = p;
   }
   const control = base + 3;
-  const topics = ['signalink.messages:6', 'signalink.receipts:6', 'signalink.presence:6', 'signalink.notifications.dlq:3'];
-  const args = ['-b', '3', '-p', String(base), '-c', String(control), ...topics.flatMap((t) => ['-t', t])];
+  const topics = [
+    'signalink.messages:6',
+    'signalink.receipts:6',
+    'signalink.presence:6',
+    'signalink.notifications.dlq:3',
+  ];
+  const args = [
+    '-b',
+    '3',
+    '-p',
+    String(base),
+    '-c',
+    String(control),
+    ...topics.flatMap((t) => ['-t', t]),
+  ];
   const child = spawn(join(out, 'mockbroker'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   track(children, 'kafka-mock', child);
   const brokers = await new Promise((res, rej) => {

@@ -25,7 +25,9 @@ const { startSignalink } = await import('./runtime.js');
 const { createDatabase, migrate } = await import('./core/database.js');
 
 const command = process.argv[2] ?? 'start';
-process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+process.on('unhandledRejection', (reason) =>
+  log.error({ err: reason }, 'unhandled promise rejection'),
+);
 
 if (command === 'migrate') {
   if (!config.databaseUrl) {

@@ -51,6 +51,9 @@ export async function pingDatabase(db: Database): Promise<void> {
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 
-export function isPgError(err: unknown, code: string): err is { code: string; constraint?: string } {
+export function isPgError(
+  err: unknown,
+  code: string,
+): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }

@@ -34,7 +34,9 @@ export function createHttpHost(registry: Registry, readiness: Readiness, log: Lo
   });
   app.get('/readyz', async (_req, res) => {
     const report = await readiness.report();
-    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+    res
+      .status(report.ready ? 200 : 503)
+      .json({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
   });
   app.get('/metrics', async (_req, res) => {
     try {

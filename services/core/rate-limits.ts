@@ -61,7 +61,12 @@ export class RateLimits {
       const main = make(spec.points, spec.durationSeconds, '');
       this.limiters.set(
         name,
-        spec.burst ? new BurstyRateLimiter(main, make(spec.burst.points, spec.burst.durationSeconds, ':burst')) : main,
+        spec.burst
+          ? new BurstyRateLimiter(
+              main,
+              make(spec.burst.points, spec.burst.durationSeconds, ':burst'),
+            )
+          : main,
       );
     }
   }

@@ -36,6 +36,9 @@ export class Readiness {
       }),
     );
     if (this.draining) results.draining = 'yes';
-    return { ready: !this.draining && Object.values(results).every((r) => r === 'ok'), checks: results };
+    return {
+      ready: !this.draining && Object.values(results).every((r) => r === 'ok'),
+      checks: results,
+    };
   }
 }

@@ -15,7 +15,8 @@ export function createRedis(url: string, log: Logger, name: string): Redis {
   let lastError = '';
   client.on('error', (err: Error) => {
     // ioredis reports every reconnect attempt; log each distinct failure once.
-    if (err.message !== lastError) log.warn({ err: err.message, client: name }, 'redis connection error');
+    if (err.message !== lastError)
+      log.warn({ err: err.message, client: name }, 'redis connection error');
     lastError = err.message;
   });
   client.on('ready', () => {

@@ -17,7 +17,9 @@ export async function startTracing(config: Config): Promise<(() => Promise<void>
   ]);
   const sdk = new NodeSDK({
     serviceName: config.otel.serviceName,
-    traceExporter: new OTLPTraceExporter({ url: `${config.otel.endpoint.replace(/\/$/, '')}/v1/traces` }),
+    traceExporter: new OTLPTraceExporter({
+      url: `${config.otel.endpoint.replace(/\/$/, '')}/v1/traces`,
+    }),
     instrumentations: [
       getNodeAutoInstrumentations({ '@opentelemetry/instrumentation-fs': { enabled: false } }),
     ],

@@ -12,7 +12,11 @@ export const CLUSTER_MESSAGE_EVENT = 'signalink:message.new';
 
 // Cluster messages come from our own nodes through Redis; still check the shape before use,
 // so a mixed-version rollout or a corrupted entry cannot crash a node.
-const clusterMessage = z.looseObject({ id: z.string(), channelId: z.string(), seq: z.number().int().positive() });
+const clusterMessage = z.looseObject({
+  id: z.string(),
+  channelId: z.string(),
+  seq: z.number().int().positive(),
+});
 
 /**
  * Turns committed chat changes into Socket.IO events for every node. New messages travel as
@@ -70,7 +74,9 @@ export class Broadcaster implements ChatFanout {
     const sockets = this.io.in(userRoom(change.userId));
     if (change.joined) sockets.socketsJoin(channelRoom(change.channelId));
     else sockets.socketsLeave(channelRoom(change.channelId));
-    this.io.to(userRoom(change.userId)).emit(change.joined ? 'channel.joined' : 'channel.left', { channelId: change.channelId });
+    this.io
+      .to(userRoom(change.userId))
+      .emit(change.joined ? 'channel.joined' : 'channel.left', { channelId: change.channelId });
   }
 
   presenceChanged(change: PresenceChange, channelIds: string[]): void {

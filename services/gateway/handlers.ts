@@ -50,7 +50,10 @@ export function bindEvent<S extends z.ZodType>(
       rt.metrics.eventErrors.inc({ event, code: appError.code });
       if (appError.code === 'RATE_LIMITED') rt.metrics.rateLimited.inc({ event });
       if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
-        rt.log.error({ err, event, socketId: socket.id, userId: (socket.data as SocketIdentity).userId }, 'socket event failed');
+        rt.log.error(
+          { err, event, socketId: socket.id, userId: (socket.data as SocketIdentity).userId },
+          'socket event failed',
+        );
       }
       ack({ ok: false, ...errorBody(appError) });
     } finally {

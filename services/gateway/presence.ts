@@ -257,7 +257,10 @@ export class RedisPresence implements PresenceStore {
     for (const id of userIds) pipeline.hmget(this.statusKey(id), 'status', 'lastSeenAt');
     const results = (await pipeline.exec()) ?? [];
     return userIds.map((userId, i) => {
-      const [status, lastSeenAt] = (results[i]?.[1] as (string | null)[] | undefined) ?? [null, null];
+      const [status, lastSeenAt] = (results[i]?.[1] as (string | null)[] | undefined) ?? [
+        null,
+        null,
+      ];
       return {
         userId,
         status: online.has(userId) ? (status === 'away' ? 'away' : 'online') : 'offline',
@@ -267,6 +270,10 @@ export class RedisPresence implements PresenceStore {
   }
 }
 
-export function createPresenceStore(redis: Redis | undefined, prefix: string, ttlMs: number): PresenceStore {
+export function createPresenceStore(
+  redis: Redis | undefined,
+  prefix: string,
+  ttlMs: number,
+): PresenceStore {
   return redis ? new RedisPresence(redis, prefix, ttlMs) : new MemoryPresence(ttlMs);
 }

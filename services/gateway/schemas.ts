@@ -14,7 +14,11 @@ export const sendPayload = z.strictObject({
 export const editPayload = z.strictObject({ messageId: uuid, content: z.string() });
 export const deletePayload = z.strictObject({ messageId: uuid });
 export const readPayload = z.strictObject({ channelId: uuid, seq });
-export const syncPayload = z.strictObject({ channelId: uuid, afterSeq: seq, limit: z.number().int().min(1).max(200).default(100) });
+export const syncPayload = z.strictObject({
+  channelId: uuid,
+  afterSeq: seq,
+  limit: z.number().int().min(1).max(200).default(100),
+});
 export const typingPayload = z.strictObject({ channelId: uuid });
 export const presencePayload = z.strictObject({ status: z.enum(['online', 'away']) });
 export const callSignalPayload = z.strictObject({

@@ -4,7 +4,11 @@ export interface SequencerDeps {
   /** Hands messages to the local sockets of the channel room, in order. */
   deliver(channelId: string, messages: Message[]): void;
   /** Reads committed messages with afterSeq < seq < beforeSeq (ascending) from the database. */
-  fetchRange(channelId: string, afterSeq: number, beforeSeq: number | undefined): Promise<Message[]>;
+  fetchRange(
+    channelId: string,
+    afterSeq: number,
+    beforeSeq: number | undefined,
+  ): Promise<Message[]>;
   /** Called when a gap had to be filled from the database. */
   onGapFilled?(channelId: string, count: number): void;
   onError?(err: unknown): void;
@@ -49,7 +53,14 @@ export class ChannelSequencer {
     if (!state) {
       // First message seen for the channel on this node: nothing earlier to order against.
       this.evictIfFull();
-      state = { delivered: message.seq - 1, held: new Map(), timer: undefined, filling: false, retryAt: 0, touchedAt: Date.now() };
+      state = {
+        delivered: message.seq - 1,
+        held: new Map(),
+        timer: undefined,
+        filling: false,
+        retryAt: 0,
+        touchedAt: Date.now(),
+      };
       this.channels.set(message.channelId, state);
     }
     state.touchedAt = Date.now();
@@ -125,7 +136,8 @@ export class ChannelSequencer {
       if (filled > 0) this.deps.onGapFilled?.(channelId, filled);
       // Seqs below a committed seq are committed too, so an empty read can only mean the
       // channel's history was deleted; skip ahead rather than hold forever.
-      const stillMissing = beforeSeq - 1 > state.delivered && !missing.some((m) => m.seq === state.delivered + 1);
+      const stillMissing =
+        beforeSeq - 1 > state.delivered && !missing.some((m) => m.seq === state.delivered + 1);
       if (stillMissing && state.held.size > 0) state.delivered = Math.min(...state.held.keys()) - 1;
       state.retryAt = 0;
     } catch (err) {
@@ -140,7 +152,8 @@ export class ChannelSequencer {
   private evictIfFull(): void {
     if (this.channels.size < this.maxChannels) return;
     let oldest: [string, number] | undefined;
-    for (const [id, s] of this.channels) if (!oldest || s.touchedAt < oldest[1]) oldest = [id, s.touchedAt];
+    for (const [id, s] of this.channels)
+      if (!oldest || s.touchedAt < oldest[1]) oldest = [id, s.touchedAt];
     if (oldest) this.forget(oldest[0]);
   }
 }

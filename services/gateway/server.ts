@@ -76,7 +76,8 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       for (const m of messages) io.local.to(room).emit('message.new', m);
       metrics.messagesDelivered.inc(listeners * messages.length);
     },
-    fetchRange: (channelId, afterSeq, beforeSeq) => ctx.messages.range(channelId, afterSeq, beforeSeq),
+    fetchRange: (channelId, afterSeq, beforeSeq) =>
+      ctx.messages.range(channelId, afterSeq, beforeSeq),
     onGapFilled: (channelId, count) => {
       metrics.gapFills.inc(count);
       log.debug({ channelId, count }, 'delivery gap filled from the database');
@@ -85,7 +86,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   });
   const broadcaster = new Broadcaster(io, sequencer, adapterRedis !== undefined, log);
   ctx.fanout.attach(broadcaster);
-  const typing: TypingStore = ctx.redis ? new RedisTyping(ctx.redis, config.redisKeyPrefix) : new MemoryTyping();
+  const typing: TypingStore = ctx.redis
+    ? new RedisTyping(ctx.redis, config.redisKeyPrefix)
+    : new MemoryTyping();
   const typingTimers = new Map<string, NodeJS.Timeout>();
   const revocations = new SessionRevocations(ctx.refreshTokens);
 
@@ -100,8 +103,13 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     try {
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
       const claims = await ctx.accessTokens.verify(auth?.token);
-      if (await revocations.isRevoked(claims.sessionId)) throw new AppError('UNAUTHENTICATED', 'session revoked');
-      const data: SocketData = { ...claims, connectedAt: Date.now(), channelIds: await channelIdsOf(db, claims.userId) };
+      if (await revocations.isRevoked(claims.sessionId))
+        throw new AppError('UNAUTHENTICATED', 'session revoked');
+      const data: SocketData = {
+        ...claims,
+        connectedAt: Date.now(),
+        channelIds: await channelIdsOf(db, claims.userId),
+      };
       socket.data = data;
       next();
     } catch (err) {
@@ -133,13 +141,18 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     metrics.connections.inc();
     metrics.connectionsTotal.inc({ recovered: String(socket.recovered) });
     socket.join([userRoom(data.userId), ...data.channelIds.map(channelRoom)]);
-    log.debug({ socketId: socket.id, userId: data.userId, recovered: socket.recovered }, 'socket connected');
+    log.debug(
+      { socketId: socket.id, userId: data.userId, recovered: socket.recovered },
+      'socket connected',
+    );
 
     void ctx.presence
       .connect(data.userId, socket.id)
       .then(announcePresence)
       .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
-    void enforceConnectionLimit(data.userId).catch((err: unknown) => log.warn({ err }, 'connection limit check failed'));
+    void enforceConnectionLimit(data.userId).catch((err: unknown) =>
+      log.warn({ err }, 'connection limit check failed'),
+    );
 
     bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
       const started = process.hrtime.bigint();
@@ -153,11 +166,15 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       metrics.sendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return { message };
     });
-    bindEvent(socket, 'message.edit', editPayload, rt, async (p, me) => ({ message: await ctx.messages.edit(me.userId, p.messageId, p.content) }));
+    bindEvent(socket, 'message.edit', editPayload, rt, async (p, me) => ({
+      message: await ctx.messages.edit(me.userId, p.messageId, p.content),
+    }));
     bindEvent(socket, 'message.delete', deletePayload, rt, async (p, me) => {
       await ctx.messages.remove(me.userId, p.messageId);
     });
-    bindEvent(socket, 'message.read', readPayload, rt, async (p, me) => ({ seq: await ctx.messages.markRead(me.userId, p.channelId, p.seq) }));
+    bindEvent(socket, 'message.read', readPayload, rt, async (p, me) => ({
+      seq: await ctx.messages.markRead(me.userId, p.channelId, p.seq),
+    }));
     bindEvent(socket, 'channel.sync', syncPayload, rt, async (p, me) => {
       metrics.syncs.inc();
       return ctx.messages.page(me.userId, p.channelId, { afterSeq: p.afterSeq, limit: p.limit });
@@ -190,7 +207,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       if (p.toUserId === me.userId || !(await shareAChannel(db, me.userId, p.toUserId))) {
         throw new AppError('FORBIDDEN', 'you can only signal users you share a channel with');
       }
-      io.to(userRoom(p.toUserId)).emit('call.signal', { fromUserId: me.userId, kind: p.kind, data: p.data });
+      io.to(userRoom(p.toUserId)).emit('call.signal', {
+        fromUserId: me.userId,
+        kind: p.kind,
+        data: p.data,
+      });
     });
 
     socket.on('disconnect', (reason) => {
@@ -223,8 +244,13 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   const localSockets = () => [...io.of('/').sockets.values()];
   const timers = [
     setInterval(() => {
-      const live = localSockets().map((s) => ({ userId: (s.data as SocketData).userId, socketId: s.id }));
-      ctx.presence.heartbeat(live).catch((err: unknown) => log.warn({ err }, 'presence heartbeat failed'));
+      const live = localSockets().map((s) => ({
+        userId: (s.data as SocketData).userId,
+        socketId: s.id,
+      }));
+      ctx.presence
+        .heartbeat(live)
+        .catch((err: unknown) => log.warn({ err }, 'presence heartbeat failed'));
     }, heartbeatMs),
     setInterval(() => {
       ctx.presence
@@ -253,7 +279,10 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
         onLag: (seconds) => metrics.adapterLag.set(seconds),
         onOverrun: () => {
           metrics.adapterOverruns.inc();
-          log.warn({ stream: streamName }, 'this node fell behind the Redis stream past maxLen; catching up from PostgreSQL');
+          log.warn(
+            { stream: streamName },
+            'this node fell behind the Redis stream past maxLen; catching up from PostgreSQL',
+          );
           void checkHeads();
         },
       })
@@ -261,7 +290,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   lagMonitor?.start();
 
   log.info(
-    { engine: adapterRedis ? 'redis-streams' : 'memory', stream: adapterRedis ? streamName : undefined, maxLen: config.gateway.streamMaxLen },
+    {
+      engine: adapterRedis ? 'redis-streams' : 'memory',
+      stream: adapterRedis ? streamName : undefined,
+      maxLen: config.gateway.streamMaxLen,
+    },
     'gateway ready',
   );
 
@@ -270,10 +303,12 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       draining = true;
       const sockets = localSockets();
       const spreadMs = Math.min(2000, Math.max(0, (deadline - Date.now()) / 4));
-      for (const s of sockets) s.emit('server.draining', { reconnectInMs: Math.round(Math.random() * spreadMs) });
+      for (const s of sockets)
+        s.emit('server.draining', { reconnectInMs: Math.round(Math.random() * spreadMs) });
       // Give clients time to move on their own, then close whatever is left.
       const graceUntil = Math.min(deadline, Date.now() + spreadMs + 2000);
-      while (Date.now() < graceUntil && (io.of('/').sockets.size > 0 || inflight.count > 0)) await sleep(50);
+      while (Date.now() < graceUntil && (io.of('/').sockets.size > 0 || inflight.count > 0))
+        await sleep(50);
       while (Date.now() < deadline && inflight.count > 0) await sleep(50);
       io.local.disconnectSockets(true);
     },

@@ -39,7 +39,9 @@ export class StreamLagMonitor {
     private readonly hooks: Hooks,
   ) {
     // The adapter reports each entry's id as it reads it; wrap that to learn our position.
-    const adapter = io.of('/').adapter as unknown as { onRawMessage?: (raw: unknown, offset: string) => unknown };
+    const adapter = io.of('/').adapter as unknown as {
+      onRawMessage?: (raw: unknown, offset: string) => unknown;
+    };
     const original = adapter.onRawMessage?.bind(adapter);
     if (original) {
       adapter.onRawMessage = (raw, offset) => {
@@ -69,7 +71,11 @@ export class StreamLagMonitor {
       this.hooks.onLag(0);
       return;
     }
-    this.hooks.onLag(streamIdBefore(lastRead, lastGenerated) ? Math.max(0, (streamIdMs(lastGenerated) - streamIdMs(lastRead)) / 1000) : 0);
+    this.hooks.onLag(
+      streamIdBefore(lastRead, lastGenerated)
+        ? Math.max(0, (streamIdMs(lastGenerated) - streamIdMs(lastRead)) / 1000)
+        : 0,
+    );
     if (streamIdBefore(lastRead, maxDeleted) && maxDeleted !== this.reportedDeletedId) {
       this.reportedDeletedId = maxDeleted;
       this.hooks.onOverrun();

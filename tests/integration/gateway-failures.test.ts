@@ -48,7 +48,11 @@ async function users(base: NodeProcess, n: number): Promise<TestUser[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => registerUser(anon, `f${i}`)));
 }
 
-async function socket(n: NodeProcess, user: TestUser, events: string[] = []): Promise<{ socket: Socket; log: EventLog }> {
+async function socket(
+  n: NodeProcess,
+  user: TestUser,
+  events: string[] = [],
+): Promise<{ socket: Socket; log: EventLog }> {
   const s = await connectSocket(n.url, user.accessToken);
   closers.push(() => s.close());
   return { socket: s, log: new EventLog(s, events) };
@@ -58,12 +62,26 @@ test('SIGTERM drains: readiness turns 503, sockets get server.draining, in-fligh
   const stable = await node();
   const draining = await node({ DRAIN_TIMEOUT_MS: '8000' });
   const [alice, bob] = await users(stable, 2);
-  const channel = (await alice!.api.post('/channels', { name: 'drain', type: 'private', memberIds: [bob!.id] })).body.id as string;
+  const channel = (
+    await alice!.api.post('/channels', { name: 'drain', type: 'private', memberIds: [bob!.id] })
+  ).body.id as string;
   const onDraining = await socket(draining, bob!, ['server.draining']);
   const sender = await socket(draining, alice!);
-  const inflight = Promise.all(Array.from({ length: 20 }, (_, i) => emitAck(sender.socket, 'message.send', { channelId: channel, clientMsgId: `d${i}`, content: 'x' })));
+  const inflight = Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      emitAck(sender.socket, 'message.send', {
+        channelId: channel,
+        clientMsgId: `d${i}`,
+        content: 'x',
+      }),
+    ),
+  );
   draining.child.kill('SIGTERM');
-  await onDraining.log.waitFor((l) => l.of('server.draining').length === 1, 5000, 'server.draining');
+  await onDraining.log.waitFor(
+    (l) => l.of('server.draining').length === 1,
+    5000,
+    'server.draining',
+  );
   expect(onDraining.log.of('server.draining')[0]).toEqual({ reconnectInMs: expect.any(Number) });
   const ready = await fetch(`${draining.url}/readyz`).catch(() => undefined);
   if (ready) expect(ready.status).toBe(503);
@@ -83,11 +101,21 @@ test('a user whose gateway node dies is reported offline by a surviving node', a
   await alice!.api.post('/channels', { name: 'presence', type: 'private', memberIds: [bob!.id] });
   const watcher = await socket(survivor, alice!, ['presence.update']);
   await socket(doomed, bob!);
-  await watcher.log.waitFor((l) => l.of('presence.update').some((p) => p.userId === bob!.id && p.status === 'online'), 10000, 'online');
+  await watcher.log.waitFor(
+    (l) => l.of('presence.update').some((p) => p.userId === bob!.id && p.status === 'online'),
+    10000,
+    'online',
+  );
   await doomed.kill('SIGKILL');
-  await watcher.log.waitFor((l) => l.of('presence.update').some((p) => p.userId === bob!.id && p.status === 'offline'), 20000, 'offline after node death');
+  await watcher.log.waitFor(
+    (l) => l.of('presence.update').some((p) => p.userId === bob!.id && p.status === 'offline'),
+    20000,
+    'offline after node death',
+  );
   const presence = await emitAck(watcher.socket, 'presence.get', { userIds: [bob!.id] });
-  expect(presence.presence).toEqual([{ userId: bob!.id, status: 'offline', lastSeenAt: expect.any(String) }]);
+  expect(presence.presence).toEqual([
+    { userId: bob!.id, status: 'offline', lastSeenAt: expect.any(String) },
+  ]);
 });
 
 test('SIGKILL of a gateway under load: every acked message reaches every member exactly once after sync', async () => {
@@ -95,7 +123,13 @@ test('SIGKILL of a gateway under load: every acked message reaches every member 
   const victim = await node();
   const members = await users(survivor, 6);
   const [owner, ...others] = members as [TestUser, ...TestUser[]];
-  const channelId = (await owner.api.post('/channels', { name: 'crash', type: 'private', memberIds: others.map((u) => u.id) })).body.id as string;
+  const channelId = (
+    await owner.api.post('/channels', {
+      name: 'crash',
+      type: 'private',
+      memberIds: others.map((u) => u.id),
+    })
+  ).body.id as string;
 
   // Receivers use the SDK (seq tracking, gap sync), half on each node.
   const received = new Map<string, Message[]>();
@@ -122,7 +156,12 @@ test('SIGKILL of a gateway under load: every acked message reaches every member 
   const senderLoop = async (s: Socket, tag: string) => {
     for (let i = 0; !stopSending; i++) {
       try {
-        const ack = await emitAck(s, 'message.send', { channelId, clientMsgId: `${tag}-${i}-${randomUUID()}`, content: `${tag} ${i}` }, 2000);
+        const ack = await emitAck(
+          s,
+          'message.send',
+          { channelId, clientMsgId: `${tag}-${i}-${randomUUID()}`, content: `${tag} ${i}` },
+          2000,
+        );
         if (ack.ok) acked.push({ id: ack.message.id, seq: ack.message.seq });
       } catch {
         return; // the node died under us; what was not acked does not count
@@ -157,7 +196,8 @@ test('SIGKILL of a gateway under load: every acked message reaches every member 
     const client = receivers.get(user.id)!;
     await client.sync(channelId);
     const deadline = Date.now() + 15000;
-    while ((client.lastSeq(channelId) ?? 0) < head && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((client.lastSeq(channelId) ?? 0) < head && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const got = received.get(user.id)!;
     const seqs = got.map((m) => m.seq);
     // Delivered exactly once: no seq twice, in order, no gap, and every acked message present.

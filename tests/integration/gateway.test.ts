@@ -38,7 +38,12 @@ beforeAll(async () => {
   nodeA = await startNode(env);
   nodeB = await startNode(env);
   const anon = new ApiClient(nodeA.url);
-  [alice, bob, carol, mallory] = await Promise.all([registerUser(anon, 'alice'), registerUser(anon, 'bob'), registerUser(anon, 'carol'), registerUser(anon, 'mallory')]);
+  [alice, bob, carol, mallory] = await Promise.all([
+    registerUser(anon, 'alice'),
+    registerUser(anon, 'bob'),
+    registerUser(anon, 'carol'),
+    registerUser(anon, 'mallory'),
+  ]);
 });
 
 afterEach(() => {
@@ -50,15 +55,25 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function channelWith(owner: TestUser, members: TestUser[], type: 'public' | 'private' = 'private') {
-  const res = await owner.api.post('/channels', { name: `room-${randomUUID().slice(0, 6)}`, type, memberIds: members.map((m) => m.id) });
+async function channelWith(
+  owner: TestUser,
+  members: TestUser[],
+  type: 'public' | 'private' = 'private',
+) {
+  const res = await owner.api.post('/channels', {
+    name: `room-${randomUUID().slice(0, 6)}`,
+    type,
+    memberIds: members.map((m) => m.id),
+  });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
 
 describe('handshake', () => {
   test('a missing token is refused with UNAUTHENTICATED', async () => {
-    await expect(connectSocket(nodeA.url, undefined)).rejects.toMatchObject({ message: 'UNAUTHENTICATED' });
+    await expect(connectSocket(nodeA.url, undefined)).rejects.toMatchObject({
+      message: 'UNAUTHENTICATED',
+    });
   });
 
   test('a forged token is refused', async () => {
@@ -69,11 +84,17 @@ describe('handshake', () => {
       .setAudience('signalink')
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode('not-the-server-secret-not-the-server-secret'));
-    await expect(connectSocket(nodeA.url, forged)).rejects.toMatchObject({ message: 'UNAUTHENTICATED' });
+    await expect(connectSocket(nodeA.url, forged)).rejects.toMatchObject({
+      message: 'UNAUTHENTICATED',
+    });
   });
 
   test('an expired token is refused', async () => {
-    const expired = await new SignJWT({ username: alice.username, sid: randomUUID(), typ: 'access' })
+    const expired = await new SignJWT({
+      username: alice.username,
+      sid: randomUUID(),
+      typ: 'access',
+    })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(alice.id)
       .setIssuer('signalink')
@@ -81,13 +102,18 @@ describe('handshake', () => {
       .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
       .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
       .sign(new TextEncoder().encode(JWT_SECRET));
-    await expect(connectSocket(nodeA.url, expired)).rejects.toMatchObject({ message: 'UNAUTHENTICATED' });
+    await expect(connectSocket(nodeA.url, expired)).rejects.toMatchObject({
+      message: 'UNAUTHENTICATED',
+    });
   });
 
   test('a token whose session was logged out is refused', async () => {
     const user = await registerUser(new ApiClient(nodeA.url), 'leaver');
     await connectSocket(nodeA.url, user.accessToken).then((s) => s.close());
-    expect((await new ApiClient(nodeA.url).post('/auth/logout', { refreshToken: user.refreshToken })).status).toBe(204);
+    expect(
+      (await new ApiClient(nodeA.url).post('/auth/logout', { refreshToken: user.refreshToken }))
+        .status,
+    ).toBe(204);
     // Revocation reaches the gateway's cache within seconds.
     let refused = false;
     for (let i = 0; i < 100 && !refused; i++) {
@@ -113,10 +139,18 @@ describe('messages across nodes', () => {
     const carolA = await socketFor(nodeA, carol);
     const count = 30;
     const acks = await Promise.all(
-      Array.from({ length: count }, (_, i) => emitAck(sender.socket, 'message.send', { channelId, clientMsgId: `m${i}`, content: `hello ${i}` })),
+      Array.from({ length: count }, (_, i) =>
+        emitAck(sender.socket, 'message.send', {
+          channelId,
+          clientMsgId: `m${i}`,
+          content: `hello ${i}`,
+        }),
+      ),
     );
     expect(acks.every((a) => a.ok)).toBe(true);
-    expect(acks.map((a) => a.message.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(acks.map((a) => a.message.seq).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: count }, (_, i) => i + 1),
+    );
     for (const receiver of [sender, senderOtherDevice, bobB, carolA]) {
       await receiver.log.waitFor((l) => l.of('message.new').length >= count, 10000, 'all messages');
       const seqs = receiver.log.of('message.new').map((m) => m.seq);
@@ -128,11 +162,18 @@ describe('messages across nodes', () => {
     const channelId = await channelWith(alice, [bob]);
     const bobA = await socketFor(nodeA, bob);
     const bobB = await socketFor(nodeB, bob);
-    const res = await alice.api.post(`/channels/${channelId}/messages`, { clientMsgId: 'rest-1', content: 'via REST' });
+    const res = await alice.api.post(`/channels/${channelId}/messages`, {
+      clientMsgId: 'rest-1',
+      content: 'via REST',
+    });
     expect(res.status).toBe(201);
     for (const r of [bobA, bobB]) {
       await r.log.waitFor((l) => l.of('message.new').length === 1, 10000, 'REST message');
-      expect(r.log.of('message.new')[0]).toMatchObject({ id: res.body.id, seq: 1, content: 'via REST' });
+      expect(r.log.of('message.new')[0]).toMatchObject({
+        id: res.body.id,
+        seq: 1,
+        content: 'via REST',
+      });
     }
   });
 
@@ -141,23 +182,48 @@ describe('messages across nodes', () => {
     const sender = await socketFor(nodeA, alice);
     const bobB = await socketFor(nodeB, bob);
     const payload = { channelId, clientMsgId: 'retry-me', content: 'once' };
-    const results = await Promise.all([emitAck(sender.socket, 'message.send', payload), emitAck(sender.socket, 'message.send', payload), emitAck(sender.socket, 'message.send', payload)]);
+    const results = await Promise.all([
+      emitAck(sender.socket, 'message.send', payload),
+      emitAck(sender.socket, 'message.send', payload),
+      emitAck(sender.socket, 'message.send', payload),
+    ]);
     const ids = new Set(results.map((r) => r.message.id));
     expect(ids.size).toBe(1);
     expect(results[0].message.seq).toBe(1);
-    await emitAck(sender.socket, 'message.send', { channelId, clientMsgId: 'after', content: 'next' });
-    await bobB.log.waitFor((l) => l.of('message.new').some((m) => m.clientMsgId === 'after'), 10000, 'second message');
+    await emitAck(sender.socket, 'message.send', {
+      channelId,
+      clientMsgId: 'after',
+      content: 'next',
+    });
+    await bobB.log.waitFor(
+      (l) => l.of('message.new').some((m) => m.clientMsgId === 'after'),
+      10000,
+      'second message',
+    );
     expect(bobB.log.of('message.new').map((m) => m.seq)).toEqual([1, 2]);
   });
 
   test('concurrent senders on both nodes produce seqs 1..N with no gap and no duplicate, and everyone sees them in order', async () => {
     const channelId = await channelWith(alice, [bob, carol]);
-    const senders = [await socketFor(nodeA, alice), await socketFor(nodeB, bob), await socketFor(nodeA, carol), await socketFor(nodeB, carol)];
+    const senders = [
+      await socketFor(nodeA, alice),
+      await socketFor(nodeB, bob),
+      await socketFor(nodeA, carol),
+      await socketFor(nodeB, carol),
+    ];
     const perSender = 25;
     const acks = (
       await Promise.all(
         senders.map((s, si) =>
-          Promise.all(Array.from({ length: perSender }, (_, i) => emitAck(s.socket, 'message.send', { channelId, clientMsgId: `s${si}-${i}`, content: `from ${si}: ${i}` }))),
+          Promise.all(
+            Array.from({ length: perSender }, (_, i) =>
+              emitAck(s.socket, 'message.send', {
+                channelId,
+                clientMsgId: `s${si}-${i}`,
+                content: `from ${si}: ${i}`,
+              }),
+            ),
+          ),
         ),
       )
     ).flat();
@@ -166,8 +232,14 @@ describe('messages across nodes', () => {
     const seqs = acks.map((a) => a.message.seq).sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     for (const s of senders) {
-      await s.log.waitFor((l) => l.of('message.new').length >= total, 15000, 'all concurrent messages');
-      expect(s.log.of('message.new').map((m) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      await s.log.waitFor(
+        (l) => l.of('message.new').length >= total,
+        15000,
+        'all concurrent messages',
+      );
+      expect(s.log.of('message.new').map((m) => m.seq)).toEqual(
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
     }
   });
 
@@ -175,12 +247,23 @@ describe('messages across nodes', () => {
     const channelId = await channelWith(alice, [bob]);
     const a = await socketFor(nodeA, alice);
     const b = await socketFor(nodeB, bob, ['message.new', 'message.updated']);
-    const sent = await emitAck(a.socket, 'message.send', { channelId, clientMsgId: 'e1', content: 'typo' });
-    const edited = await emitAck(a.socket, 'message.edit', { messageId: sent.message.id, content: 'fixed' });
+    const sent = await emitAck(a.socket, 'message.send', {
+      channelId,
+      clientMsgId: 'e1',
+      content: 'typo',
+    });
+    const edited = await emitAck(a.socket, 'message.edit', {
+      messageId: sent.message.id,
+      content: 'fixed',
+    });
     expect(edited).toMatchObject({ ok: true, message: { content: 'fixed', seq: 1 } });
     expect(edited.message.editedAt).not.toBeNull();
-    expect(await emitAck(b.socket, 'message.edit', { messageId: sent.message.id, content: 'hijack' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await emitAck(a.socket, 'message.delete', { messageId: sent.message.id })).toEqual({ ok: true });
+    expect(
+      await emitAck(b.socket, 'message.edit', { messageId: sent.message.id, content: 'hijack' }),
+    ).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await emitAck(a.socket, 'message.delete', { messageId: sent.message.id })).toEqual({
+      ok: true,
+    });
     await b.log.waitFor((l) => l.of('message.updated').length === 2, 10000, 'two updates');
     const [afterEdit, afterDelete] = b.log.of('message.updated');
     expect(afterEdit).toMatchObject({ content: 'fixed' });
@@ -191,7 +274,12 @@ describe('messages across nodes', () => {
   test('channel.sync returns everything after a seq, paged', async () => {
     const channelId = await channelWith(alice, [bob]);
     const a = await socketFor(nodeA, alice);
-    for (let i = 0; i < 7; i++) await emitAck(a.socket, 'message.send', { channelId, clientMsgId: `p${i}`, content: `p${i}` });
+    for (let i = 0; i < 7; i++)
+      await emitAck(a.socket, 'message.send', {
+        channelId,
+        clientMsgId: `p${i}`,
+        content: `p${i}`,
+      });
     const b = await socketFor(nodeB, bob);
     const page1 = await emitAck(b.socket, 'channel.sync', { channelId, afterSeq: 2, limit: 3 });
     expect(page1).toMatchObject({ ok: true, hasMore: true });
@@ -205,13 +293,22 @@ describe('messages across nodes', () => {
     const channelId = await channelWith(alice, [bob]);
     const a = await socketFor(nodeA, alice, ['receipt.update']);
     const b = await socketFor(nodeB, bob);
-    for (let i = 0; i < 3; i++) await emitAck(a.socket, 'message.send', { channelId, clientMsgId: `r${i}`, content: 'x' });
-    expect(await emitAck(b.socket, 'message.read', { channelId, seq: 2 })).toMatchObject({ ok: true, seq: 2 });
-    expect(await emitAck(b.socket, 'message.read', { channelId, seq: 1 })).toMatchObject({ ok: true, seq: 2 });
+    for (let i = 0; i < 3; i++)
+      await emitAck(a.socket, 'message.send', { channelId, clientMsgId: `r${i}`, content: 'x' });
+    expect(await emitAck(b.socket, 'message.read', { channelId, seq: 2 })).toMatchObject({
+      ok: true,
+      seq: 2,
+    });
+    expect(await emitAck(b.socket, 'message.read', { channelId, seq: 1 })).toMatchObject({
+      ok: true,
+      seq: 2,
+    });
     await a.log.waitFor((l) => l.of('receipt.update').length >= 1, 10000, 'receipt');
     expect(a.log.of('receipt.update')).toEqual([{ channelId, userId: bob.id, seq: 2 }]);
     const channels = await bob.api.get('/channels');
-    expect(channels.body.channels.find((c: { id: string }) => c.id === channelId).unreadCount).toBe(1);
+    expect(channels.body.channels.find((c: { id: string }) => c.id === channelId).unreadCount).toBe(
+      1,
+    );
   });
 });
 
@@ -235,12 +332,24 @@ describe('refusals', () => {
   test('a non-member of a public channel is told to join first', async () => {
     const channelId = await channelWith(alice, [], 'public');
     const m = await socketFor(nodeA, mallory);
-    expect(await emitAck(m.socket, 'message.send', { channelId, clientMsgId: 'x', content: 'hi' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(
+      await emitAck(m.socket, 'message.send', { channelId, clientMsgId: 'x', content: 'hi' }),
+    ).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });
 
   test('malformed payloads are answered with VALIDATION and the socket keeps working', async () => {
     const a = await socketFor(nodeA, alice);
-    const bad: unknown[] = [undefined, null, 42, 'text', [], { channelId: 'not-a-uuid', clientMsgId: 'x', content: 'y' }, { channelId: randomUUID(), clientMsgId: '', content: 'y' }, { channelId: randomUUID(), clientMsgId: 'x', content: 5 }, { channelId: randomUUID(), clientMsgId: 'x', content: 'y', extra: true }];
+    const bad: unknown[] = [
+      undefined,
+      null,
+      42,
+      'text',
+      [],
+      { channelId: 'not-a-uuid', clientMsgId: 'x', content: 'y' },
+      { channelId: randomUUID(), clientMsgId: '', content: 'y' },
+      { channelId: randomUUID(), clientMsgId: 'x', content: 5 },
+      { channelId: randomUUID(), clientMsgId: 'x', content: 'y', extra: true },
+    ];
     for (const payload of bad) {
       const ack = await emitAck(a.socket, 'message.send', payload);
       expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
@@ -254,9 +363,19 @@ describe('refusals', () => {
   test('content over 4,000 characters is PAYLOAD_TOO_LARGE', async () => {
     const channelId = await channelWith(alice, [bob]);
     const a = await socketFor(nodeA, alice);
-    const ack = await emitAck(a.socket, 'message.send', { channelId, clientMsgId: 'big', content: 'x'.repeat(4001) });
+    const ack = await emitAck(a.socket, 'message.send', {
+      channelId,
+      clientMsgId: 'big',
+      content: 'x'.repeat(4001),
+    });
     expect(ack).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
-    expect(await emitAck(a.socket, 'message.send', { channelId, clientMsgId: 'max', content: '😀'.repeat(4000) })).toMatchObject({ ok: true });
+    expect(
+      await emitAck(a.socket, 'message.send', {
+        channelId,
+        clientMsgId: 'max',
+        content: '😀'.repeat(4000),
+      }),
+    ).toMatchObject({ ok: true });
   });
 
   test('call signals reach only users who share a channel', async () => {
@@ -264,12 +383,28 @@ describe('refusals', () => {
     const a = await socketFor(nodeA, alice);
     const b = await socketFor(nodeB, bob, ['call.signal']);
     const m = await socketFor(nodeB, mallory, ['call.signal']);
-    expect(await emitAck(a.socket, 'call.signal', { toUserId: bob.id, kind: 'offer', data: { sdp: 'v=0' } })).toEqual({ ok: true });
+    expect(
+      await emitAck(a.socket, 'call.signal', {
+        toUserId: bob.id,
+        kind: 'offer',
+        data: { sdp: 'v=0' },
+      }),
+    ).toEqual({ ok: true });
     await b.log.waitFor((l) => l.of('call.signal').length === 1, 10000, 'signal');
-    expect(b.log.of('call.signal')[0]).toEqual({ fromUserId: alice.id, kind: 'offer', data: { sdp: 'v=0' } });
-    expect(await emitAck(a.socket, 'call.signal', { toUserId: mallory.id, kind: 'offer', data: {} })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await emitAck(m.socket, 'call.signal', { toUserId: alice.id, kind: 'ice', data: {} })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
-    expect(await emitAck(a.socket, 'call.signal', { toUserId: bob.id, kind: 'dial', data: {} })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    expect(b.log.of('call.signal')[0]).toEqual({
+      fromUserId: alice.id,
+      kind: 'offer',
+      data: { sdp: 'v=0' },
+    });
+    expect(
+      await emitAck(a.socket, 'call.signal', { toUserId: mallory.id, kind: 'offer', data: {} }),
+    ).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(
+      await emitAck(m.socket, 'call.signal', { toUserId: alice.id, kind: 'ice', data: {} }),
+    ).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(
+      await emitAck(a.socket, 'call.signal', { toUserId: bob.id, kind: 'dial', data: {} }),
+    ).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
     expect(m.log.of('call.signal')).toEqual([]);
   });
 });
@@ -309,10 +444,18 @@ describe('presence', () => {
     const first = await connectSocket(nodeB.url, user.accessToken);
     const second = await connectSocket(nodeA.url, user.accessToken);
     sockets.push(first, second);
-    await watcher.log.waitFor((l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'online'), 10000, 'online');
+    await watcher.log.waitFor(
+      (l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'online'),
+      10000,
+      'online',
+    );
     first.close();
     second.emit('presence.set', { status: 'away' });
-    await watcher.log.waitFor((l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'away'), 10000, 'away');
+    await watcher.log.waitFor(
+      (l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'away'),
+      10000,
+      'away',
+    );
     const mine = () => watcher.log.of('presence.update').filter((p) => p.userId === user.id);
     expect(mine().map((p) => p.status)).toEqual(['online', 'away']);
     const got = await emitAck(watcher.socket, 'presence.get', { userIds: [user.id, mallory.id] });
@@ -328,19 +471,37 @@ describe('membership changes', () => {
     const channelId = await channelWith(alice, []);
     const a = await socketFor(nodeA, alice);
     const b = await socketFor(nodeB, bob, ['message.new', 'channel.joined', 'channel.left']);
-    expect((await alice.api.post(`/channels/${channelId}/members`, { userId: bob.id })).status).toBe(201);
+    expect(
+      (await alice.api.post(`/channels/${channelId}/members`, { userId: bob.id })).status,
+    ).toBe(201);
     await b.log.waitFor((l) => l.of('channel.joined').length === 1, 10000, 'joined');
     expect(b.log.of('channel.joined')[0]).toEqual({ channelId });
-    await emitAck(a.socket, 'message.send', { channelId, clientMsgId: 'welcome', content: 'welcome bob' });
+    await emitAck(a.socket, 'message.send', {
+      channelId,
+      clientMsgId: 'welcome',
+      content: 'welcome bob',
+    });
     await b.log.waitFor((l) => l.of('message.new').length === 1, 10000, 'message after join');
     expect((await alice.api.delete(`/channels/${channelId}/members/${bob.id}`)).status).toBe(204);
     await b.log.waitFor((l) => l.of('channel.left').length === 1, 10000, 'left');
-    await emitAck(a.socket, 'message.send', { channelId, clientMsgId: 'secret', content: 'bob is gone' });
+    await emitAck(a.socket, 'message.send', {
+      channelId,
+      clientMsgId: 'secret',
+      content: 'bob is gone',
+    });
     // A later message in a channel bob is still in proves delivery to him still works, and
     // that the secret was not delivered before it.
     const other = await channelWith(alice, [bob]);
-    await emitAck(a.socket, 'message.send', { channelId: other, clientMsgId: 'marker', content: 'marker' });
-    await b.log.waitFor((l) => l.of('message.new').some((m) => m.clientMsgId === 'marker'), 10000, 'marker');
+    await emitAck(a.socket, 'message.send', {
+      channelId: other,
+      clientMsgId: 'marker',
+      content: 'marker',
+    });
+    await b.log.waitFor(
+      (l) => l.of('message.new').some((m) => m.clientMsgId === 'marker'),
+      10000,
+      'marker',
+    );
     expect(b.log.of('message.new').map((m) => m.clientMsgId)).toEqual(['welcome', 'marker']);
   });
 });

@@ -25,6 +25,8 @@ test('metrics are in Prometheus text format and include the HTTP histogram', asy
   const res = await fetch(`${t.baseUrl}/metrics`);
   expect(res.headers.get('content-type')).toMatch(/text\/plain/);
   const text = await res.text();
-  expect(text).toMatch(/signalink_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/users\/me".*status="401"/);
+  expect(text).toMatch(
+    /signalink_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/users\/me".*status="401"/,
+  );
   expect(text).toContain('process_cpu_user_seconds_total');
 });

@@ -17,7 +17,10 @@ export interface TestApp {
  * Starts Signalink in this process on a free port, with its own fresh database and its own
  * Redis key prefix, so test files never see each other's data. `env` overrides variables.
  */
-export async function startTestApp(env: Record<string, string> = {}, label = 'app'): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  label = 'app',
+): Promise<TestApp> {
   const database = env.DATABASE_URL ? undefined : await createTestDatabase(label);
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',

@@ -3,10 +3,16 @@ import knexFactory, { type Knex } from 'knex';
 import { requiredEnv } from './env.js';
 
 /** A fresh, empty database on the test PostgreSQL server; drop() removes it. */
-export async function createTestDatabase(label = 'test'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  label = 'test',
+): Promise<{ url: string; drop(): Promise<void> }> {
   const base = new URL(requiredEnv('DATABASE_URL'));
   const name = `signalink_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const admin: Knex = knexFactory({ client: 'pg', connection: base.toString(), pool: { min: 0, max: 1 } });
+  const admin: Knex = knexFactory({
+    client: 'pg',
+    connection: base.toString(),
+    pool: { min: 0, max: 1 },
+  });
   try {
     await admin.raw(`create database "${name}"`);
   } finally {
@@ -17,7 +23,11 @@ export async function createTestDatabase(label = 'test'): Promise<{ url: string;
   return {
     url: url.toString(),
     drop: async () => {
-      const again: Knex = knexFactory({ client: 'pg', connection: base.toString(), pool: { min: 0, max: 1 } });
+      const again: Knex = knexFactory({
+        client: 'pg',
+        connection: base.toString(),
+        pool: { min: 0, max: 1 },
+      });
       try {
         await again.raw(`drop database if exists "${name}" with (force)`);
       } finally {

@@ -30,11 +30,21 @@ export interface NodeProcess {
  * Runs `node dist/main.js` (the real entry point, built by `npm test`) as a child process and
  * waits until /readyz answers 200.
  */
-export async function startNode(env: Record<string, string>, readyTimeoutMs = 20000): Promise<NodeProcess> {
+export async function startNode(
+  env: Record<string, string>,
+  readyTimeoutMs = 20000,
+): Promise<NodeProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [resolve(ROOT, 'dist/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env, PORT: String(port) },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,7 +53,9 @@ export async function startNode(env: Record<string, string>, readyTimeoutMs = 20
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((res) =>
+    child.once('exit', (code, signal) => res(code ?? signal ?? 'unknown')),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {

@@ -1,7 +1,11 @@
 import { io, type Socket } from 'socket.io-client';
 
 /** Connects a raw Socket.IO client (WebSocket only, no automatic reconnection). */
-export function connectSocket(url: string, token: string | undefined, opts: { reconnection?: boolean } = {}): Promise<Socket> {
+export function connectSocket(
+  url: string,
+  token: string | undefined,
+  opts: { reconnection?: boolean } = {},
+): Promise<Socket> {
   const socket = io(url, {
     transports: ['websocket'],
     auth: token === undefined ? {} : { token },
@@ -17,7 +21,12 @@ export function connectSocket(url: string, token: string | undefined, opts: { re
   });
 }
 
-export async function emitAck<T = any>(socket: Socket, event: string, payload?: unknown, timeoutMs = 10000): Promise<T> {
+export async function emitAck<T = any>(
+  socket: Socket,
+  event: string,
+  payload?: unknown,
+  timeoutMs = 10000,
+): Promise<T> {
   return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as T;
 }
 
@@ -44,12 +53,20 @@ export class EventLog {
   }
 
   /** Resolves once `predicate` holds over the recorded events; rejects after timeoutMs. */
-  waitFor(predicate: (log: EventLog) => boolean, timeoutMs = 10000, what = 'condition'): Promise<void> {
+  waitFor(
+    predicate: (log: EventLog) => boolean,
+    timeoutMs = 10000,
+    what = 'condition',
+  ): Promise<void> {
     if (predicate(this)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(this.events.map((e) => e.event))}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; saw ${JSON.stringify(this.events.map((e) => e.event))}`,
+          ),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

@@ -42,13 +42,19 @@ export class AccessTokens {
         audience: AUDIENCE,
         algorithms: ['HS256'],
       });
-      if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.sid !== 'string') {
+      if (
+        payload.typ !== 'access' ||
+        typeof payload.sub !== 'string' ||
+        typeof payload.username !== 'string' ||
+        typeof payload.sid !== 'string'
+      ) {
         throw new AppError('UNAUTHENTICATED', 'not an access token');
       }
       return { userId: payload.sub, username: payload.username, sessionId: payload.sid };
     } catch (err) {
       if (err instanceof AppError) throw err;
-      if (err instanceof joseErrors.JWTExpired) throw new AppError('UNAUTHENTICATED', 'access token expired');
+      if (err instanceof joseErrors.JWTExpired)
+        throw new AppError('UNAUTHENTICATED', 'access token expired');
       throw new AppError('UNAUTHENTICATED', 'invalid access token');
     }
   }

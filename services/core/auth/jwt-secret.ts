@@ -15,7 +15,10 @@ export function resolveJwtSecret(config: Config, log: Logger): string {
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if (existing.length >= 32) {
-      log.warn({ file }, 'JWT_SECRET not set; using the generated secret kept under DATA_DIR (set JWT_SECRET in production)');
+      log.warn(
+        { file },
+        'JWT_SECRET not set; using the generated secret kept under DATA_DIR (set JWT_SECRET in production)',
+      );
       return existing;
     }
   } catch {
@@ -24,6 +27,9 @@ export function resolveJwtSecret(config: Config, log: Logger): string {
   const secret = randomBytes(48).toString('base64url');
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(file, secret, { mode: 0o600 });
-  log.warn({ file }, 'JWT_SECRET not set; generated one and stored it under DATA_DIR (set JWT_SECRET in production)');
+  log.warn(
+    { file },
+    'JWT_SECRET not set; generated one and stored it under DATA_DIR (set JWT_SECRET in production)',
+  );
   return secret;
 }

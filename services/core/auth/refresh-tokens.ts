@@ -41,7 +41,11 @@ export class RefreshTokenStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(userId: string, familyId: string = randomUUID(), trx: Knex = this.db): Promise<IssuedRefreshToken> {
+  async issue(
+    userId: string,
+    familyId: string = randomUUID(),
+    trx: Knex = this.db,
+  ): Promise<IssuedRefreshToken> {
     const token = randomBytes(32).toString('base64url');
     await trx('refresh_tokens').insert({
       user_id: userId,
@@ -65,7 +69,10 @@ export class RefreshTokenStore {
       if (!record) return { error: 'refresh token not recognised' };
       const state = classifyRefreshToken(record, new Date());
       if (state === 'reused') {
-        await trx('refresh_tokens').where({ family_id: record.family_id }).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
+        await trx('refresh_tokens')
+          .where({ family_id: record.family_id })
+          .whereNull('revoked_at')
+          .update({ revoked_at: trx.fn.now() });
         return { error: 'refresh token reuse detected; the session was revoked' };
       }
       if (state !== 'valid') return { error: `refresh token ${state}` };
@@ -79,15 +86,21 @@ export class RefreshTokenStore {
   }
 
   async revokeFamilyOf(token: string): Promise<void> {
-    const record = (await this.db('refresh_tokens').where({ token_hash: hashRefreshToken(token) }).first('family_id')) as
-      | { family_id: string }
-      | undefined;
+    const record = (await this.db('refresh_tokens')
+      .where({ token_hash: hashRefreshToken(token) })
+      .first('family_id')) as { family_id: string } | undefined;
     if (!record) return;
-    await this.db('refresh_tokens').where({ family_id: record.family_id }).whereNull('revoked_at').update({ revoked_at: this.db.fn.now() });
+    await this.db('refresh_tokens')
+      .where({ family_id: record.family_id })
+      .whereNull('revoked_at')
+      .update({ revoked_at: this.db.fn.now() });
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    const row = await this.db('refresh_tokens').where({ family_id: familyId }).whereNotNull('revoked_at').first('id');
+    const row = await this.db('refresh_tokens')
+      .where({ family_id: familyId })
+      .whereNotNull('revoked_at')
+      .first('id');
     return row !== undefined;
   }
 }

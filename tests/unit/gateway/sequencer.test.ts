@@ -31,7 +31,10 @@ function harness(stored: Message[] = [], opts: { failReads?: number } = {}) {
           failures -= 1;
           throw new Error('database down');
         }
-        return stored.filter((m) => m.channelId === channelId && m.seq > after && (before === undefined || m.seq < before));
+        return stored.filter(
+          (m) =>
+            m.channelId === channelId && m.seq > after && (before === undefined || m.seq < before),
+        );
       },
     },
     10,
@@ -40,7 +43,6 @@ function harness(stored: Message[] = [], opts: { failReads?: number } = {}) {
 }
 
 const settle = (ms = 40) => new Promise((r) => setTimeout(r, ms));
-
 
 test('in-order messages are delivered at once', () => {
   const { sequencer, delivered } = harness();
