@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRestApi } from './api/app.js';
 import { coreRoutes } from './api/routes/index.js';
+import { mountWebClient } from './api/web-client.js';
 import { AccountService } from './chat/accounts.js';
 import { ChannelService } from './chat/channels.js';
 import { DeviceService } from './chat/devices.js';
@@ -12,6 +13,8 @@ import { resolveJwtSecret } from './core/auth/jwt-secret.js';
 import { RefreshTokenStore } from './core/auth/refresh-tokens.js';
 import type { Config, RoleName } from './core/config.js';
 import { createDatabase, migrate, pingDatabase, type Database } from './core/database.js';
+import { startEmbeddedPostgres } from './core/embedded-postgres.js';
+import { describeEngines } from './core/engines.js';
 import { createHttpHost } from './core/http-server.js';
 import type { Logger } from './core/logger.js';
 import { createMetricsRegistry } from './core/metrics.js';
@@ -21,6 +24,9 @@ import { createRedis, pingRedis } from './core/redis.js';
 import { createPresenceStore } from './gateway/presence.js';
 import { startPublisher } from './gateway/publisher.js';
 import { startGateway } from './gateway/server.js';
+import { createPipelineEvents } from './events/presence-events.js';
+import { createEventBus } from './events/select-engine.js';
+import { startRelay } from './relay/role.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -42,11 +48,12 @@ const notYetAvailable =
 const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   api: async (ctx) => {
     ctx.addRestRoutes(coreRoutes(ctx));
+    mountWebClient(ctx.http.app, ctx.log);
     // Without a local gateway, changes made here reach sockets through the shared stream.
     return ctx.config.roles.has('gateway') ? { stop: async () => {} } : startPublisher(ctx);
   },
   gateway: startGateway,
-  relay: notYetAvailable('relay'),
+  relay: startRelay,
   analytics: notYetAvailable('analytics'),
   notifier: notYetAvailable('notifier'),
   operator: notYetAvailable('operator'),
@@ -66,8 +73,15 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
     }
   };
   try {
-    if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (point it at PostgreSQL 13 or newer)');
-    const db: Database = createDatabase(config.databaseUrl, config.databasePoolMax);
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres(config.dataDir, log, {
+        port: config.embeddedPostgresPort,
+      });
+      releases.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+    const db: Database = createDatabase(databaseUrl, config.databasePoolMax);
     releases.push(() => db.destroy());
     await migrate(db, log);
 
@@ -75,16 +89,28 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
     if (redis) releases.push(async () => void redis.disconnect());
 
     const metrics = createMetricsRegistry();
+    const bus = createEventBus(config, log, metrics);
+    releases.push(() => bus.close());
     const readiness = new Readiness();
     readiness.add('postgres', () => pingDatabase(db));
     if (redis) readiness.add('redis', () => pingRedis(redis));
 
     const limits = new RateLimits(config, redis);
     const fanout = new FanoutSlot();
-    const accessTokens = new AccessTokens(resolveJwtSecret(config, log), config.accessTokenTtlSeconds);
+    const accessTokens = new AccessTokens(
+      resolveJwtSecret(config, log),
+      config.accessTokenTtlSeconds,
+    );
     const refreshTokens = new RefreshTokenStore(db, config.refreshTokenTtlSeconds);
     const http = createHttpHost(metrics, readiness, log);
-    const rest = createRestApi({ accessTokens, refreshTokens, limits, log, corsOrigins: config.corsOrigins, bodyLimitBytes: config.httpBodyLimitBytes });
+    const rest = createRestApi({
+      accessTokens,
+      refreshTokens,
+      limits,
+      log,
+      corsOrigins: config.corsOrigins,
+      bodyLimitBytes: config.httpBodyLimitBytes,
+    });
 
     const ctx: RoleContext = {
       config,
@@ -103,6 +129,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       messages: new MessageService(db, fanout, limits),
       devices: new DeviceService(db),
       fanout,
+      events: createPipelineEvents(bus, log, metrics),
       presence: createPresenceStore(redis, config.redisKeyPrefix, config.gateway.presenceTtlMs),
     };
 
@@ -124,7 +151,11 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
         }),
     );
     const port = (http.server.address() as AddressInfo).port;
-    log.info({ port, roles: [...config.roles], engine: redis ? 'redis' : 'memory' }, 'signalink listening');
+    log.info(
+      { port, roles: [...config.roles], engine: redis ? 'redis' : 'memory' },
+      'signalink listening',
+    );
+    log.info(describeEngines(config), 'engines in use');
 
     let stopping: Promise<void> | undefined;
     const stop = () => {

@@ -28,10 +28,14 @@ const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
     ROLES: commaList.pipe(z.array(z.enum(ROLE_NAMES))),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_POOL_MAX: positiveInt(10),
     DATA_DIR: z.string().default('./.signalink'),
+    // Only without DATABASE_URL: the embedded server's port on 127.0.0.1 (0: a free one each start).
+    EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
     REDIS_KEY_PREFIX: z.string().default('signalink:'),
     KAFKA_BROKERS: commaList,
@@ -47,11 +51,17 @@ const envSchema = z
     RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     RELAY_STANDBY_RETRY_MS: z.coerce.number().int().min(10).default(1000),
     RELAY_RETRY_MAX_MS: z.coerce.number().int().min(10).default(30_000),
-    OUTBOX_RETENTION_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+    OUTBOX_RETENTION_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(24 * 3600),
     OUTBOX_PRUNE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
     ANALYTICS_MINUTE_RETENTION_DAYS: positiveInt(14),
     ANALYTICS_DEDUPE_RETENTION_HOURS: positiveInt(72),
-    JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    JWT_SECRET: optionalString.pipe(
+      z.string().min(32, 'must be at least 32 characters').optional(),
+    ),
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(15 * 60),
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
     ADMIN_USERNAMES: commaList,
@@ -74,7 +84,11 @@ const envSchema = z
     NOTIFIER_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
     NOTIFIER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
     NOTIFIER_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1000),
-    NOTIFIER_RETRY_MAX_MS: z.coerce.number().int().min(1).default(5 * 60_000),
+    NOTIFIER_RETRY_MAX_MS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(5 * 60_000),
     NOTIFIER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     GOOGLE_APPLICATION_CREDENTIALS: optionalString,
     FCM_SERVICE_ACCOUNT_JSON: optionalString,
@@ -100,7 +114,8 @@ const envSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['NOTIFIER_WEBHOOK_SECRET'],
-        message: 'is required when NOTIFIER_TRANSPORT=webhook (receivers verify X-Signalink-Signature with it)',
+        message:
+          'is required when NOTIFIER_TRANSPORT=webhook (receivers verify X-Signalink-Signature with it)',
       });
     }
   });
@@ -116,6 +131,7 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolMax: number;
   dataDir: string;
+  embeddedPostgresPort: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
   kafkaBrokers: string[];
@@ -188,7 +204,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+      parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      ),
     );
   }
   const env = parsed.data;
@@ -201,6 +219,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     dataDir: env.DATA_DIR,
+    embeddedPostgresPort: env.EMBEDDED_POSTGRES_PORT,
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     kafkaBrokers: env.KAFKA_BROKERS,
