@@ -25,6 +25,7 @@ import { StreamLagMonitor } from './stream-lag.js';
 import { MemoryTyping, RedisTyping, TYPING_TTL_MS, type TypingStore } from './typing.js';
 
 const HEAD_CHECK_MS = 5000;
+const NOTICE_BEFORE_DISCONNECT_MS = 500;
 
 interface SocketData extends SocketIdentity {
   channelIds: string[];
@@ -132,7 +133,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     for (const s of oldest) {
       // The reason tells clients not to reconnect, or six devices would evict each other forever.
       s.emit('server.draining', { reconnectInMs: -1, reason: 'too_many_connections' });
-      s.disconnect(true);
+      // With connection state recovery every emit is written to the Redis stream before it is
+      // sent, so an immediate disconnect would overtake the notice.
+      setTimeout(() => s.disconnect(true), NOTICE_BEFORE_DISCONNECT_MS).unref();
     }
   };
 

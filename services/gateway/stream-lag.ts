@@ -24,13 +24,13 @@ interface Hooks {
 /**
  * Watches how far this node's adapter is behind the shared Redis stream. The adapter trims
  * the stream to maxLen and silently skips what was trimmed before a slow node read it; this
- * notices that (max-deleted-entry-id past our last read id) so the gateway can recover the
+ * notices that (the oldest entry left is newer than our last read) so the gateway can recover the
  * lost messages from PostgreSQL and operators see it in metrics and logs.
  */
 export class StreamLagMonitor {
   private lastReadId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private reportedDeletedId: string | undefined;
+  private reportedFirstId: string | undefined;
 
   constructor(
     io: Server,
@@ -65,7 +65,8 @@ export class StreamLagMonitor {
     const fields = new Map<string, unknown>();
     for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
     const lastGenerated = String(fields.get('last-generated-id') ?? '0-0');
-    const maxDeleted = String(fields.get('max-deleted-entry-id') ?? '0-0');
+    const firstEntry = fields.get('first-entry');
+    const firstId = Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined;
     const lastRead = this.lastReadId;
     if (!lastRead) {
       this.hooks.onLag(0);
@@ -76,8 +77,11 @@ export class StreamLagMonitor {
         ? Math.max(0, (streamIdMs(lastGenerated) - streamIdMs(lastRead)) / 1000)
         : 0,
     );
-    if (streamIdBefore(lastRead, maxDeleted) && maxDeleted !== this.reportedDeletedId) {
-      this.reportedDeletedId = maxDeleted;
+    // Trimming removes the oldest entries first, and the newest entry always survives. So if
+    // the entry we read last is older than the oldest one left, trimming went past our
+    // position: whatever came right after it may be gone before we read it.
+    if (firstId && streamIdBefore(lastRead, firstId) && firstId !== this.reportedFirstId) {
+      this.reportedFirstId = firstId;
       this.hooks.onOverrun();
     }
   }
