@@ -23,8 +23,9 @@
  * - Tokens: with a TokenSource (SignalinkRest) an UNAUTHENTICATED handshake triggers one refresh
  *   and a retry; when that fails the client closes and emits `error` (UNAUTHENTICATED).
  *
- * Other calls: edit, delete, markRead, typing(channelId, on), setPresence, callSignal, sync,
- * catchUp, untrack, pendingSends. Events: message, messageUpdated, receipt, typing, presence,
+ * Other calls: edit, delete, markRead, typing(channelId, on), setPresence, presence(userIds)
+ * (the presence.get extension), callSignal, sync, catchUp, untrack, pendingSends. A
+ * `server.draining` with a negative reconnectInMs (too many connections) closes the client. Events: message, messageUpdated, receipt, typing, presence,
  * channelJoined, channelLeft, callSignal, draining, state, caughtUp, error.
  */
 export {

@@ -62,7 +62,9 @@ export interface CallSignal {
   data: unknown;
 }
 export interface DrainingNotice {
+  /** Negative (with a reason such as `too_many_connections`): do not reconnect. */
   reconnectInMs: number;
+  reason?: string;
 }
 
 /** Server → client events and the schema each payload must pass. */
@@ -83,8 +85,19 @@ export const serverEventSchemas = {
     kind: z.enum(['offer', 'answer', 'ice', 'hangup']),
     data: z.unknown(),
   }),
-  'server.draining': z.looseObject({ reconnectInMs: z.number().check(z.minimum(0)) }),
+  'server.draining': z.looseObject({ reconnectInMs: z.number(), reason: z.optional(z.string()) }),
 } as const;
+
+/** Ack of the `presence.get` extension (docs/protocol-extensions.md). */
+export const presenceListSchema = z.looseObject({
+  presence: z.array(
+    z.looseObject({
+      userId: z.string(),
+      status: z.enum(['online', 'away', 'offline']),
+      lastSeenAt: z.optional(z.nullable(z.string())),
+    }),
+  ),
+});
 
 export type ServerEventName = keyof typeof serverEventSchemas;
 export type ServerEventPayload<E extends ServerEventName> = z.infer<(typeof serverEventSchemas)[E]>;

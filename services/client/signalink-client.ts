@@ -14,6 +14,7 @@ import {
   ackSchema,
   messagePageSchema,
   messageSchema,
+  presenceListSchema,
   serverEventSchemas,
   type CallSignal,
   type CallSignalKind,
@@ -96,6 +97,7 @@ export class SignalinkClient {
   private settleFirstConnect: ((err?: Error) => void) | undefined;
   private refreshedThisRound = false;
   private reconnectInMs: number | undefined;
+  private drainReason: string | undefined;
   private failedConnects = 0;
 
   constructor(private readonly options: SignalinkClientOptions) {
@@ -209,8 +211,17 @@ export class SignalinkClient {
     await this.request('message.delete', { messageId });
   }
 
-  async markRead(channelId: string, seq: number): Promise<void> {
-    await this.request('message.read', { channelId, seq });
+  /** Moves the read pointer forward; resolves with the pointer after the call when the server says. */
+  async markRead(channelId: string, seq: number): Promise<number | undefined> {
+    const ack = await this.request('message.read', { channelId, seq });
+    return typeof ack.seq === 'number' ? ack.seq : undefined;
+  }
+
+  /** Current presence of users who share a channel with the caller (`presence.get` extension). */
+  async presence(userIds: string[]): Promise<PresenceUpdate[]> {
+    if (userIds.length === 0) return [];
+    const ack = presenceListSchema.parse(await this.request('presence.get', { userIds }));
+    return ack.presence.map((p) => ({ ...p, lastSeenAt: p.lastSeenAt ?? null }));
   }
 
   async typing(channelId: string, active: boolean): Promise<void> {
@@ -310,6 +321,19 @@ export class SignalinkClient {
     // A server-side disconnect (drain, rebalance) is not retried by Socket.IO itself.
     if (reason === 'io server disconnect') {
       const hint = this.reconnectInMs ?? 0;
+      if (hint < 0) {
+        // The server asked this client to stay away (e.g. too many connections for the user);
+        // reconnecting would only evict another of the user's devices.
+        this.listeners.emit(
+          'error',
+          new SignalinkError(
+            'UNAVAILABLE',
+            `the server closed this connection for good (${this.drainReason ?? 'no reason given'})`,
+          ),
+        );
+        this.close();
+        return;
+      }
       this.later(hint + Math.round(Math.random() * 500) + 100, () => this.socket?.connect());
     }
   }
@@ -393,6 +417,7 @@ export class SignalinkClient {
     'call.signal': (signal) => this.listeners.emit('callSignal', signal),
     'server.draining': (notice) => {
       this.reconnectInMs = notice.reconnectInMs;
+      this.drainReason = notice.reason;
       this.listeners.emit('draining', notice);
     },
   };
