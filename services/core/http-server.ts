@@ -25,7 +25,12 @@ export function createHttpHost(registry: Registry, readiness: Readiness, log: Lo
     res.on('finish', () => {
       const routePath = (req.route as { path?: string } | undefined)?.path;
       const route = routePath ? `${req.baseUrl}${routePath}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      const seconds = end({ method: req.method, route, status: String(res.statusCode) });
+      // Access log at debug: emitted inside the request's trace context, so it carries trace ids.
+      log.debug(
+        { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'http request',
+      );
     });
     next();
   });
