@@ -112,9 +112,9 @@ export function pathsWithNulCharacter(value: unknown, where?: string): string[] 
   const found: string[] = [];
   const pathOf = (node: WalkNode): string => {
     const parts: (string | number)[] = [];
-    for (let n: WalkNode | undefined = node; n?.key !== undefined; n = n.parent)
-      parts.unshift(n.key);
-    return [...(where ? [where] : []), ...parts].join('.');
+    for (let n: WalkNode | undefined = node; n?.key !== undefined; n = n.parent) parts.push(n.key);
+    if (where) parts.push(where);
+    return parts.reverse().join('.');
   };
   const stack: WalkNode[] = [{ value, key: undefined, parent: undefined }];
   while (stack.length > 0 && found.length < MAX_REPORTED_PATHS) {
