@@ -233,6 +233,29 @@ describe('reading and changing channels', () => {
   });
 });
 
+describe('discovery and unknown endpoints', () => {
+  test('GET /channels?scope=public lists public channels to join, with isMember, never private ones', async () => {
+    const pub = await create(owner, { name: 'zz-discoverable', type: 'public' });
+    const priv = await create(owner, { name: 'zz-hidden', type: 'private' });
+    const res = await dave.api.get('/channels?scope=public&q=zz-');
+    expectStatus(res, 200);
+    const listed = res.body.channels.map((c: unknown) => expectShape(channel, c));
+    expect(listed.map((c: { id: string }) => c.id)).toEqual([pub.id]);
+    expect(res.body.channels[0].isMember).toBe(false);
+    expect(listed.map((c: { id: string }) => c.id)).not.toContain(priv.id);
+    expect((await owner.api.get('/channels?scope=public&q=zz-')).body.channels[0].isMember).toBe(
+      true,
+    );
+    expectError(await dave.api.get('/channels?scope=everything'), 'VALIDATION', 'query.scope');
+  });
+
+  test('an unknown endpoint or method is NOT_FOUND in the contract format', async () => {
+    expectError(await owner.api.get('/nothing-here'), 'NOT_FOUND');
+    expectError(await owner.api.put('/channels', {}), 'NOT_FOUND');
+    expectError(await anon.get('/nothing-here'), 'NOT_FOUND');
+  });
+});
+
 describe('membership', () => {
   test('join a public channel (200 channel, idempotent), then leave (204)', async () => {
     const c = await create(owner, { name: 'lobby', type: 'public' });
