@@ -50,13 +50,16 @@ if (command === 'migrate') {
     await stopTracing?.();
     process.exit(1);
   }
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = async (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
+    if (firstSignalAt !== undefined) {
+      // A terminal's Ctrl-C arrives twice under `npm start` (from the terminal and forwarded by
+      // npm): a repeat within a second is the same request; only a later one forces the exit.
+      if (Date.now() - firstSignalAt < 1000) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     log.info({ signal }, 'shutting down');
     await app.stop();
     await stopTracing?.();
