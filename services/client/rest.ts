@@ -75,11 +75,14 @@ const tokenPairSchema = z.looseObject({ accessToken: z.string(), refreshToken: z
 export class SignalinkRest implements TokenSource {
   private tokens: Tokens | undefined;
   private refreshing: Promise<string> | undefined;
+  /** The server's base URL, as given. */
+  readonly baseUrl: string;
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: SignalinkRestOptions) {
-    this.base = `${options.url.replace(/\/+$/, '')}/api/v1`;
+    this.baseUrl = options.url.replace(/\/+$/, '');
+    this.base = `${this.baseUrl}/api/v1`;
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.tokens = options.tokens ?? options.store?.load();
   }
