@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Infra } from './infra.js';
+import { COMPILED, ROOT, sleep } from './paths.js';
+import type { ProcessRegistry } from './processes.js';
+import type { ClientSpec } from './protocol.js';
+import { freePort } from './ports.js';
+import { mintTokens, writePopulation, type LoadUser, type Population } from './seed.js';
+
+export type ServerKind = 'signalink' | 'baseline';
+export const SERVER_KINDS: readonly ServerKind[] = ['signalink', 'baseline'];
+
+export interface ServerNode {
+  name: string;
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  /** Resolves once the process is gone. */
+  exited: Promise<void>;
+}
+
+export interface Deployment {
+  kind: ServerKind;
+  nodes: ServerNode[];
+  /** The handshake and URL for one user on node `nodeIndex`. */
+  client(user: LoadUser, nodeIndex: number): ClientSpec;
+}
+
+export interface DeployOptions {
+  kind: ServerKind;
+  nodeCount: number;
+  /** Unique per scenario and server: names the database and the Redis key prefix. */
+  tag: string;
+  population: Population;
+  /** Gateway settings for Signalink (rate limits etc.). */
+  env?: Record<string, string>;
+  /** Start with the inspector on loopback (the idle scenario forces GCs through it). */
+  inspect?: boolean;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+async function waitReady(node: ServerNode): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (node.child.exitCode !== null || node.child.signalCode !== null)
+      throw new Error(`${node.name} exited before it was ready:\n${node.output()}`);
+    try {
+      const res = await fetch(`${node.url}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${node.name} not ready within ${READY_TIMEOUT_MS} ms:\n${node.output()}`);
+    await sleep(100);
+  }
+}
+
+async function startNode(
+  registry: ProcessRegistry,
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  inspect = false,
+): Promise<ServerNode> {
+  const port = await freePort();
+  const args = inspect ? ['--inspect=127.0.0.1:0', script] : [script];
+  const { child, output } = registry.spawn(name, process.execPath, args, {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const node: ServerNode = {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    child,
+    output,
+    exited,
+  };
+  await waitReady(node);
+  return node;
+}
+
+/**
+ * Starts `nodeCount` processes of one server kind against the run's PostgreSQL and Redis, and
+ * prepares its users: for Signalink a fresh database (migrated by the first node) holding the
+ * population, and minted access tokens; for the baseline nothing but the handshake.
+ */
+export async function deploy(
+  registry: ProcessRegistry,
+  infra: Infra,
+  options: DeployOptions,
+): Promise<Deployment> {
+  const prefix = `${options.tag}:`;
+  const nodes: ServerNode[] = [];
+  if (options.kind === 'baseline') {
+    const script = join(COMPILED, 'baseline', 'server.js');
+    for (let i = 0; i < options.nodeCount; i++) {
+      nodes.push(
+        await startNode(
+          registry,
+          `baseline-${i}`,
+          script,
+          { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: prefix },
+          options.inspect,
+        ),
+      );
+    }
+    return {
+      kind: 'baseline',
+      nodes,
+      client: (user, nodeIndex) => ({
+        userId: user.id,
+        url: nodes[nodeIndex % nodes.length]!.url,
+        auth: { userId: user.id, channelIds: user.channelIds },
+        channelIds: user.channelIds,
+      }),
+    };
+  }
+
+  const databaseUrl = await infra.createDatabase(options.tag.replace(/[^a-z0-9_]/g, '_'));
+  const secret = randomBytes(32).toString('hex');
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    ROLES: 'api,gateway',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    JWT_SECRET: secret,
+    LOG_LEVEL: 'warn',
+    // The benchmark measures the gateway, not its abuse limits; limits are still consulted.
+    MESSAGE_RATE_PER_SECOND: '100000',
+    MESSAGE_RATE_BURST: '100000',
+    CHANNEL_MESSAGE_RATE_PER_SECOND: '100000',
+    MAX_CONNECTIONS_PER_USER: '5',
+    DRAIN_TIMEOUT_MS: '2000',
+    ...options.env,
+  };
+  const script = join(ROOT, 'dist', 'main.js');
+  // The first node applies the migrations; the population goes in before anyone connects.
+  nodes.push(await startNode(registry, 'signalink-0', script, env, options.inspect));
+  await writePopulation(databaseUrl, options.population);
+  for (let i = 1; i < options.nodeCount; i++)
+    nodes.push(await startNode(registry, `signalink-${i}`, script, env, options.inspect));
+  const tokens = await mintTokens(secret, options.population.users);
+  return {
+    kind: 'signalink',
+    nodes,
+    client: (user, nodeIndex) => ({
+      userId: user.id,
+      url: nodes[nodeIndex % nodes.length]!.url,
+      auth: { token: tokens.get(user.id)! },
+      channelIds: user.channelIds,
+    }),
+  };
+}
+
+/** SIGKILLs a node (the crash scenario) and waits until it is gone. */
+export async function killNode(node: ServerNode): Promise<void> {
+  if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+  await node.exited;
+}
+
+/** Stops a deployment's nodes (SIGTERM, then SIGKILL after a short grace). */
+export async function undeploy(deployment: Deployment): Promise<void> {
+  await Promise.all(
+    deployment.nodes.map(async (node) => {
+      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      node.child.kill('SIGTERM');
+      const timer = setTimeout(() => node.child.kill('SIGKILL'), 5000);
+      await node.exited;
+      clearTimeout(timer);
+    }),
+  );
+}

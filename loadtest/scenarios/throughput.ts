@@ -1,0 +1,201 @@
+import type { ServerKind } from '../lib/deployment.js';
+import { CpuMeter, cpuText, withDeployment, type CpuUsage, type Scenario } from '../lib/harness.js';
+import { Histogram, type Summary } from '../lib/histogram.js';
+import { sleep } from '../lib/paths.js';
+import type { ClientSpec, CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
+import { errorsText, fmt, latencyCells } from '../lib/report.js';
+import { makePopulation } from '../lib/seed.js';
+
+const MEMBERS_PER_CHANNEL = 4;
+const CONTENT_BYTES = 100;
+const ACK_P99_LIMIT_MS = 100;
+const TARGET_RATIO = 0.6;
+const WARMUP_MS = 3000;
+
+export interface ThroughputStep {
+  offered: number;
+  sent: number;
+  acked: number;
+  errors: Record<string, number>;
+  /** Acked sends per second from the first send to the last ack of the step. */
+  achieved: number;
+  ack: Summary;
+  delivery: Summary;
+  deliveries: number;
+  expectedDeliveries: number;
+  cpu: CpuUsage;
+  generatorEventLoopP99Ms: number;
+}
+
+export interface ThroughputResult {
+  channels: number;
+  steps: ThroughputStep[];
+  /** The highest step with ack p99 under the limit and no errors. */
+  best: ThroughputStep | undefined;
+}
+
+/** A step counts only if every send was acked and the p99 stayed under the limit. */
+const passes = (s: ThroughputStep) =>
+  s.ack.p99 < ACK_P99_LIMIT_MS && s.acked === s.sent && s.sent > 0;
+
+export const throughput: Scenario<ThroughputResult> = {
+  name: 'throughput',
+
+  async run(ctx, kind) {
+    const { channels, rates, stepMs, stopAboveP99Ms } = ctx.sizes.throughput;
+    const population = makePopulation('tp', channels, MEMBERS_PER_CHANNEL);
+    return withDeployment(
+      ctx,
+      { scenario: 'throughput', kind, nodeCount: 2, population },
+      async (deployment, pool) => {
+        // Two members of each channel per gateway, so every message crosses nodes. Each
+        // worker holds whole channels and every member sends to its own channel.
+        const parts: ClientSpec[][] = Array.from({ length: pool.size }, () => []);
+        const users = new Map(population.users.map((u) => [u.id, u]));
+        [...population.channels.values()].forEach((members, c) => {
+          for (const [m, userId] of members.entries()) {
+            const user = users.get(userId)!;
+            parts[c % pool.size]!.push(
+              deployment.client(user, m < MEMBERS_PER_CHANNEL / 2 ? 0 : 1),
+            );
+          }
+        });
+        const connects = await pool.each<ConnectResult>((i) => ({
+          type: 'connect',
+          clients: parts[i]!,
+          sdk: false,
+          concurrency: 20,
+          timeoutMs: 30_000,
+        }));
+        const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
+        if (failed > 0) throw new Error(`throughput/${kind}: ${failed} clients could not connect`);
+
+        const step = async (offered: number, durationMs: number) => {
+          await pool.all({ type: 'arm', perMessage: false, keepIds: false });
+          const meter = new CpuMeter(
+            deployment.nodes.map((n) => n.pid),
+            ctx.infra,
+          );
+          const sends = await pool.each<SendResult>((i) => ({
+            type: 'send',
+            senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),
+            ratePerSecond: offered / pool.size,
+            durationMs,
+            maxCount: Number.MAX_SAFE_INTEGER,
+            ackTimeoutMs: 10_000,
+            contentBytes: CONTENT_BYTES,
+            keepAcked: false,
+          }));
+          await sleep(1000);
+          const collected = await pool.all<CollectResult>({ type: 'collect' });
+          const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
+          const ack = new Histogram();
+          const delivery = new Histogram();
+          const errors: Record<string, number> = {};
+          let sent = 0;
+          let acked = 0;
+          let first = Infinity;
+          let last = 0;
+          for (const s of sends) {
+            if (!s) continue;
+            ack.merge(s.ackMs);
+            sent += s.sent;
+            acked += s.ok;
+            first = Math.min(first, s.firstSendAt);
+            last = Math.max(last, s.lastAckAt);
+            for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
+          }
+          for (const c of collected) delivery.merge(c.receiveMs);
+          const result: ThroughputStep = {
+            offered,
+            sent,
+            acked,
+            errors,
+            achieved: last > first ? acked / ((last - first) / 1000) : 0,
+            ack: ack.summary(),
+            delivery: delivery.summary(),
+            deliveries: collected.reduce((n, r) => n + r.deliveries, 0),
+            expectedDeliveries: acked * MEMBERS_PER_CHANNEL,
+            cpu,
+            generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
+          };
+          return result;
+        };
+
+        await step(rates[0]!, WARMUP_MS);
+        const result: ThroughputResult = { channels, steps: [], best: undefined };
+        for (const offered of rates) {
+          const s = await step(offered, stepMs);
+          result.steps.push(s);
+          ctx.log(
+            `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)})`,
+          );
+          if (passes(s)) result.best = s;
+          const errorRate = s.sent > 0 ? (s.sent - s.acked) / s.sent : 1;
+          if (s.ack.p99 > stopAboveP99Ms || errorRate > 0.01) break;
+          // Let a backlog from this step drain so the next one starts clean.
+          await sleep(1000);
+        }
+        return result;
+      },
+    );
+  },
+
+  tables(results) {
+    const entries = Object.entries(results) as [ServerKind, ThroughputResult][];
+    return [
+      {
+        title: `throughput: ${entries[0]?.[1].channels ?? ''} four-member channels across two gateways, fixed offered rates (ms)`,
+        columns: [
+          'server',
+          'offered/s',
+          'achieved/s',
+          'sent',
+          'errors',
+          'ack p50',
+          'p95',
+          'p99',
+          'max',
+          'delivery p50',
+          'p95',
+          'p99',
+          'max',
+          'deliveries',
+          'CPU (% of a core)',
+        ],
+        rows: entries.flatMap(([kind, r]) =>
+          r.steps.map((s) => [
+            kind,
+            s.offered,
+            fmt(s.achieved),
+            s.sent,
+            errorsText(s.errors),
+            ...latencyCells(s.ack),
+            ...latencyCells(s.delivery),
+            `${s.deliveries}/${s.expectedDeliveries}`,
+            cpuText(s.cpu),
+          ]),
+        ),
+      },
+    ];
+  },
+
+  targets(results) {
+    const s = results.signalink;
+    const b = results.baseline;
+    const sBest = s?.best?.achieved ?? 0;
+    const bBest = b?.best?.achieved ?? NaN;
+    const ratio = sBest / bBest;
+    const bTopped = b && b.best === b.steps[b.steps.length - 1];
+    return [
+      {
+        scenario: 'throughput',
+        target: `sends/s at ack p99 < ${ACK_P99_LIMIT_MS} ms ≥ ${TARGET_RATIO}× baseline`,
+        signalink: s ? `${fmt(sBest)}/s` : '-',
+        baseline: b ? `${fmt(bBest)}/s${bTopped ? ' (ramp top: a lower bound)' : ''}` : '-',
+        met: s && b && Number.isFinite(ratio) ? ratio >= TARGET_RATIO : null,
+        detail: Number.isFinite(ratio) ? `${fmt(ratio, 2)}× the baseline` : 'needs both servers',
+      },
+    ];
+  },
+};
