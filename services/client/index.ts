@@ -20,6 +20,8 @@
  * - Sends: the clientMsgId is generated once per send() and reused by every retry (ack timeout,
  *   disconnect, UNAVAILABLE, RATE_LIMITED after retryAfterMs) until an ack arrives, so the server
  *   stores one message. Other errors reject with SignalinkError (its `code` is the contract's).
+ *   Sends to one channel go one at a time, so they are stored in the order they were made
+ *   (`orderedSends: false` pipelines them instead, for load generators).
  * - Tokens: with a TokenSource (SignalinkRest) an UNAUTHENTICATED handshake triggers one refresh
  *   and a retry; when that fails the client closes and emits `error` (UNAUTHENTICATED).
  *

@@ -106,6 +106,12 @@ export class PendingSends {
     for (const entry of this.entries.values()) entry.state = 'waiting';
   }
 
+  /** The oldest pending send to a channel: with ordered sends, the only one that may be in flight. */
+  headOf(channelId: string): PendingSend | undefined {
+    for (const entry of this.entries.values()) if (entry.channelId === channelId) return entry;
+    return undefined;
+  }
+
   waiting(): PendingSend[] {
     return this.list().filter((entry) => entry.state === 'waiting');
   }

@@ -44,6 +44,12 @@ export interface SignalinkClientOptions {
   /** Socket.IO reconnection backoff (defaults 500 and 5000 ms). */
   reconnectionDelayMs?: number;
   reconnectionDelayMaxMs?: number;
+  /**
+   * Sends to one channel go one at a time, so the server stores them in the order they were
+   * made, even when several wait out a disconnection (default true). Turning it off lets a
+   * load generator pipeline sends; their order is then up to the server.
+   */
+  orderedSends?: boolean;
   /** How long a message acked ahead of a missing one waits for the live event before a sync (default 1000). */
   gapGraceMs?: number;
   /** Passed through to socket.io-client (e.g. `path`). */
@@ -490,7 +496,10 @@ export class SignalinkClient {
     const entry = this.pending.get(clientMsgId);
     const socket = this.socket;
     if (!entry || this.current === 'closed') return;
-    if (!socket?.connected) {
+    const blocked =
+      (this.options.orderedSends ?? true) && this.pending.headOf(entry.channelId) !== entry;
+    if (!socket?.connected || blocked) {
+      // Sent later: on (re)connection, or when the sends before it in its channel settle.
       this.pending.postpone(clientMsgId);
       return;
     }
@@ -524,6 +533,7 @@ export class SignalinkClient {
           this.offer(message.data, 'ack');
           for (const waiter of this.waiters.get(clientMsgId) ?? []) waiter.resolve(message.data);
           this.waiters.delete(clientMsgId);
+          this.sendNextIn(message.data.channelId);
           return;
         }
       }
@@ -534,7 +544,6 @@ export class SignalinkClient {
           : { code: 'INTERNAL', message: 'malformed message.send ack' };
       const decision = retryDecision(error, attempt);
       if (!decision.retry) {
-        this.pending.settle(clientMsgId);
         this.rejectWaiters(clientMsgId, SignalinkError.from(error));
         return;
       }
@@ -551,9 +560,15 @@ export class SignalinkClient {
   }
 
   private rejectWaiters(clientMsgId: string, err: Error): void {
-    this.pending.settle(clientMsgId);
+    const entry = this.pending.settle(clientMsgId);
     for (const waiter of this.waiters.get(clientMsgId) ?? []) waiter.reject(err);
     this.waiters.delete(clientMsgId);
+    if (entry && this.current !== 'closed') this.sendNextIn(entry.channelId);
+  }
+
+  private sendNextIn(channelId: string): void {
+    const next = this.pending.headOf(channelId);
+    if (next?.state === 'waiting') this.attemptSend(next.clientMsgId);
   }
 
   private request(event: string, payload: object): Promise<Record<string, unknown>> {

@@ -243,6 +243,11 @@ describe('client SDK across a server restart', () => {
 
       await first.app.stop();
       await waitFor(() => states.includes('reconnecting'), 'the client noticing the drop');
+      // b also writes while away: its sends wait, then are stored once each, in its order.
+      const offline = ['first while away', 'second while away', 'third while away'].map((text) =>
+        slowB.send(channel.id, text),
+      );
+      expect(slowB.pendingSends()).toHaveLength(3);
       const config = loadConfig({ ...first.env, PORT: String(port) });
       second = await startSignalink(config, createLogger(config.logLevel));
       for (let i = 1; i <= 4; i++)
@@ -251,14 +256,22 @@ describe('client SDK across a server restart', () => {
           content: `while away ${i}`,
         });
 
-      await waitFor(() => slowB.lastSeq(channel.id) === 7, 'catch-up after reconnecting');
-      expect(seqsIn(received, channel.id)).toEqual(range(1, 7));
-      expect(received.slice(3).map((m) => m.content)).toEqual([
-        'while away 1',
-        'while away 2',
-        'while away 3',
-        'while away 4',
+      const stored = await Promise.all(offline);
+      expect(stored.map((m) => m.content)).toEqual([
+        'first while away',
+        'second while away',
+        'third while away',
       ]);
+      expect(stored[1]!.seq).toBeGreaterThan(stored[0]!.seq);
+      expect(stored[2]!.seq).toBeGreaterThan(stored[1]!.seq);
+
+      await waitFor(() => slowB.lastSeq(channel.id) === 10, 'catch-up after reconnecting');
+      expect(seqsIn(received, channel.id)).toEqual(range(1, 10));
+      expect(
+        received.filter((m) => m.content.startsWith('while away')).map((m) => m.content),
+      ).toEqual(['while away 1', 'while away 2', 'while away 3', 'while away 4']);
+      const history = await a.rest.history(channel.id);
+      expect(history.messages.filter((m) => m.content.endsWith('while away'))).toHaveLength(3);
       slowB.close();
     } finally {
       a.client.close();

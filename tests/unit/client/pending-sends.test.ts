@@ -110,3 +110,18 @@ describe('backoffMs', () => {
     expect(backoffMs(1, () => 0)).toBe(0);
   });
 });
+
+describe('PendingSends.headOf', () => {
+  it('names the oldest unsettled send of each channel, so later ones wait their turn', () => {
+    const p = new PendingSends();
+    p.add(send('a1', 'a'));
+    p.add(send('b1', 'b'));
+    p.add(send('a2', 'a'));
+    expect(p.headOf('a')?.clientMsgId).toBe('a1');
+    expect(p.headOf('b')?.clientMsgId).toBe('b1');
+    p.settle('a1');
+    expect(p.headOf('a')?.clientMsgId).toBe('a2');
+    p.settle('a2');
+    expect(p.headOf('a')).toBeUndefined();
+  });
+});

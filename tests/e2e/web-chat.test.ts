@@ -1,0 +1,206 @@
+// Two people chat through the built web client in real headless Chromium, against a real
+// Signalink process (every role, memory engine) that is restarted in the middle.
+import { randomBytes } from 'node:crypto';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createTestDatabase } from '../support/database.js';
+import { ApiClient } from '../support/http-client.js';
+import { startNode, type NodeProcess } from '../support/node-process.js';
+import { launchChromium, screenshot } from './browser.js';
+
+let db: { url: string; drop(): Promise<void> };
+let server: NodeProcess;
+let env: Record<string, string>;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+/** Every request a page made that did not go to the server under test. */
+const foreignRequests: string[] = [];
+
+const suffix = randomBytes(3).toString('hex');
+const alice = { username: `alice_${suffix}`, password: 'correct horse battery' };
+const bob = { username: `bob_${suffix}`, password: 'battery staple horse' };
+const channelName = `team-${suffix}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase('e2e');
+  env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: '',
+    KAFKA_BROKERS: '',
+    JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
+    DATA_DIR: `/tmp/signalink-e2e-${suffix}`,
+    DRAIN_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'warn',
+  };
+  server = await startNode(env);
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await server?.kill('SIGTERM');
+  await db?.drop();
+});
+
+async function openPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('request', (req) => {
+    const url = req.url();
+    if (
+      !url.startsWith(server.url) &&
+      !url.startsWith('data:') &&
+      !url.startsWith(server.url.replace('http', 'ws'))
+    )
+      foreignRequests.push(url);
+  });
+  await page.goto(server.url);
+  return page;
+}
+
+async function register(page: Page, who: { username: string; password: string }): Promise<void> {
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Email').fill(`${who.username}@example.test`);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Create account', exact: true }).last().click();
+  await page.getByRole('navigation', { name: 'Channels' }).waitFor();
+}
+
+const messageList = (page: Page) => page.getByRole('log');
+const channelButton = (page: Page) =>
+  page
+    .getByRole('navigation', { name: 'Channels' })
+    .getByRole('button', { name: new RegExp(channelName) });
+
+/** The text of every delivered (not pending) message in the open channel, in display order. */
+async function shownMessages(page: Page): Promise<string[]> {
+  return messageList(page).locator('li.message:not(.pending) .content').allTextContents();
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: /^Message / });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+it('two people register, chat both ways, see typing, badges and receipts, keep history on reload, and lose nothing across a server restart', async () => {
+  const a = await openPage();
+  const b = await openPage();
+  await screenshot(a, '01-sign-in');
+  await register(a, alice);
+  await register(b, bob);
+
+  // Alice creates a private channel and invites Bob while creating it.
+  await a.getByRole('button', { name: 'New channel' }).click();
+  const dialog = a.getByRole('dialog', { name: 'New channel' });
+  await dialog.getByLabel('Name').fill(channelName);
+  await dialog.getByLabel(/Private/).check();
+  await dialog.getByLabel('Invite people').fill(bob.username);
+  await dialog.getByRole('button', { name: new RegExp(bob.username) }).click();
+  await expectVisible(dialog.getByRole('list', { name: 'Invited' }).getByText(bob.username));
+  await screenshot(a, '02-new-channel-dialog');
+  await dialog.getByRole('button', { name: 'Create channel' }).click();
+  await expectVisible(a.getByRole('heading', { name: new RegExp(channelName) }));
+
+  // The channel appears for Bob without a reload; a message makes its unread badge count.
+  await channelButton(b).waitFor();
+  await send(a, 'Hello Bob, welcome to the team');
+  await expectVisible(messageList(a).getByText('Hello Bob, welcome to the team'));
+  await expectVisible(channelButton(b).getByLabel('1 unread'));
+  await send(a, 'Second message');
+  await expectVisible(channelButton(b).getByLabel('2 unread'));
+  await screenshot(b, '03-unread-badge');
+
+  // Bob opens it: history is there, the badge goes, Alice sees that Bob read her messages.
+  await channelButton(b).click();
+  await expectVisible(messageList(b).getByText('Second message'));
+  expect(await shownMessages(b)).toEqual(['Hello Bob, welcome to the team', 'Second message']);
+  await expectHidden(channelButton(b).locator('.badge'));
+  await expectVisible(messageList(a).getByText(/Seen by bob_/));
+
+  // Typing shows on the other side, then Bob answers.
+  await b.getByRole('textbox', { name: /^Message / }).pressSequentially('Hi Al', { delay: 20 });
+  await expectVisible(a.getByText(`${bob.username} is typing…`));
+  await screenshot(a, '04-typing');
+  await b.getByRole('textbox', { name: /^Message / }).press('Enter');
+  await expectVisible(messageList(a).getByText('Hi Al'));
+  await expectHidden(a.getByText(`${bob.username} is typing…`));
+  await send(b, 'Good to be here');
+  await expectVisible(messageList(a).getByText('Good to be here'));
+  expect(await shownMessages(a)).toEqual([
+    'Hello Bob, welcome to the team',
+    'Second message',
+    'Hi Al',
+    'Good to be here',
+  ]);
+  await screenshot(a, '05-conversation');
+
+  // A reload keeps the session and the history.
+  await b.reload();
+  await channelButton(b).click();
+  await expectVisible(messageList(b).getByText('Good to be here'));
+  expect(await shownMessages(b)).toEqual([
+    'Hello Bob, welcome to the team',
+    'Second message',
+    'Hi Al',
+    'Good to be here',
+  ]);
+
+  // The server restarts. Alice keeps writing while it is down: her messages wait as pending
+  // and are delivered once it is back; nobody loses or duplicates anything.
+  await server.kill('SIGTERM');
+  await expectVisible(a.getByRole('status').filter({ hasText: 'Reconnecting' }));
+  await expectVisible(b.getByRole('status').filter({ hasText: 'Reconnecting' }));
+  await send(a, 'Written while the server was down');
+  await send(a, 'And another one');
+  await expectVisible(
+    messageList(a).locator('li.pending', { hasText: 'And another one' }).getByText('Sending…'),
+  );
+  await screenshot(a, '06-reconnecting');
+  server = await startNode({ ...env, PORT: String(server.port) });
+
+  const expected = [
+    'Hello Bob, welcome to the team',
+    'Second message',
+    'Hi Al',
+    'Good to be here',
+    'Written while the server was down',
+    'And another one',
+  ];
+  await expectVisible(messageList(b).getByText('And another one'));
+  await expectHidden(messageList(a).locator('li.pending'));
+  await expectHidden(a.getByRole('status').filter({ hasText: 'Reconnecting' }));
+  expect(await shownMessages(a)).toEqual(expected);
+  expect(await shownMessages(b)).toEqual(expected);
+  await send(b, 'Back online');
+  await expectVisible(messageList(a).getByText('Back online'));
+  await screenshot(b, '07-after-restart');
+
+  // The server holds each message exactly once, in the order shown.
+  const api = new ApiClient(server.url);
+  const login = await api.post('/auth/login', { login: alice.username, password: alice.password });
+  const me = api.withToken(login.body.accessToken);
+  const channels = (await me.get('/channels')).body.channels as { id: string; name: string }[];
+  const channelId = channels.find((c) => c.name === channelName)!.id;
+  const history = (await me.get(`/channels/${channelId}/messages?limit=200`)).body.messages as {
+    content: string;
+    seq: number;
+  }[];
+  expect(history.map((m) => m.content)).toEqual([...expected, 'Back online']);
+  expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+
+  expect(foreignRequests).toEqual([]);
+}, 150_000);
+
+// Playwright's own expect is not used: jest's runs the test; these wait the way a user would.
+async function expectVisible(
+  locator: ReturnType<Page['locator']>,
+  timeout = 20_000,
+): Promise<void> {
+  await locator.first().waitFor({ state: 'visible', timeout });
+}
+async function expectHidden(locator: ReturnType<Page['locator']>, timeout = 20_000): Promise<void> {
+  await locator.first().waitFor({ state: 'hidden', timeout });
+}
