@@ -1,5 +1,6 @@
 import type { ChannelState, ChatStore } from '../chat-store.js';
 import { channelTitle, directPartner, sortChannels } from '../chat-model.js';
+import { ChannelIcon } from './channel-icon.js';
 import { PresenceDot } from './presence-dot.js';
 
 interface Props {
@@ -43,7 +44,7 @@ export function ChannelList({ store, onNewChannel, onBrowse, onDirect }: Props) 
                 {partner ? (
                   <PresenceDot status={store.state.presence.get(partner)} />
                 ) : (
-                  <span aria-hidden="true">{ch.channel.type === 'private' ? '🔒' : '#'}</span>
+                  <ChannelIcon type={ch.channel.type} />
                 )}
                 <span class="title">{title}</span>
                 {unread > 0 && !current && (

@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ChannelState, ChatStore } from '../chat-store.js';
 import { channelTitle, seenBy, typingLine } from '../chat-model.js';
+import { ChannelIcon } from './channel-icon.js';
 import { InviteDialog } from './dialogs.js';
 import { MessageItem, PendingItem } from './message-item.js';
 import { PresenceDot } from './presence-dot.js';
@@ -94,8 +95,7 @@ export function ChannelView({ store, ch }: Props) {
     <main class="channel-view" aria-labelledby="channel-title">
       <header class="channel-header">
         <h2 id="channel-title">
-          {ch.channel.type === 'direct' ? '' : ch.channel.type === 'private' ? '🔒 ' : '# '}
-          {title}
+          {ch.channel.type !== 'direct' && <ChannelIcon type={ch.channel.type} />} {title}
         </h2>
         {ch.channel.description && <p class="description">{ch.channel.description}</p>}
         <ul class="members" aria-label="Members">
