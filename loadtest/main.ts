@@ -1,6 +1,6 @@
 /**
  * Gateway benchmark orchestrator: `npm run loadtest -- <idle|fanout|throughput|crash|all>
- * [--small] [--servers=signalink,baseline] [--workers=N]`. Starts throw-away PostgreSQL and
+ * [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof]`. Starts throw-away PostgreSQL and
  * Redis on loopback, then for each scenario runs Signalink and the baseline one after the
  * other with the same load, prints the tables and writes loadtest/results/.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SERVER_KINDS, type ServerKind } from './lib/deployment.js';
 import type { Scenario, ScenarioContext } from './lib/harness.js';
 import { startInfra, type Infra } from './lib/infra.js';
-import { RESULTS_DIR } from './lib/paths.js';
+import { RESULTS_DIR, ROOT } from './lib/paths.js';
 import { ProcessRegistry } from './lib/processes.js';
 import { renderTable, targetsTable, type Table, type TargetCheck } from './lib/report.js';
 import { SIZES, type Sizes } from './lib/sizes.js';
@@ -25,7 +25,7 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=signalink,baseline] [--workers=N]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof]\n`,
   );
   process.exit(2);
 }
@@ -35,8 +35,10 @@ function parseArgs(argv: string[]) {
   let sizes: Sizes = SIZES.full;
   let servers: ServerKind[] = [...SERVER_KINDS];
   let workers: number | undefined;
+  let profile = false;
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
+    else if (arg === '--cpu-prof') profile = true;
     else if (arg.startsWith('--servers=')) {
       servers = arg
         .slice('--servers='.length)
@@ -55,11 +57,12 @@ function parseArgs(argv: string[]) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 16) usage('--workers must be 1..16');
     sizes = { ...sizes, workers };
   }
-  return { which, scenarios, sizes, servers };
+  return { which, scenarios, sizes, servers, profile };
 }
 
-const { which, scenarios, sizes, servers } = parseArgs(process.argv.slice(2));
+const { which, scenarios, sizes, servers, profile } = parseArgs(process.argv.slice(2));
 const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+const profileDir = profile ? join(ROOT, '.cache', 'loadtest', 'profiles', runId) : undefined;
 const started = Date.now();
 const log = (message: string) =>
   process.stderr.write(`[loadtest +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
@@ -105,7 +108,7 @@ async function main(): Promise<number> {
     `run ${runId}: ${scenarios.map((s) => s.name).join(', ')} at ${sizes.name} size against ${servers.join(' and ')}, ${sizes.workers} load workers; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
   );
   infra = await startInfra(registry);
-  const ctx: ScenarioContext = { registry, infra, sizes, runId, log };
+  const ctx: ScenarioContext = { registry, infra, sizes, runId, profileDir, log };
   const outcomes: ScenarioOutcome[] = [];
   let failures = 0;
   for (const scenario of scenarios) {

@@ -38,6 +38,8 @@ export interface DeployOptions {
   env?: Record<string, string>;
   /** Start with the inspector on loopback (the idle scenario forces GCs through it). */
   inspect?: boolean;
+  /** Write a V8 CPU profile per node into this directory (on graceful exit). */
+  cpuProfileDir?: string | undefined;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -59,15 +61,24 @@ async function waitReady(node: ServerNode): Promise<void> {
   }
 }
 
+interface NodeFlags {
+  inspect?: boolean | undefined;
+  cpuProfileDir?: string | undefined;
+}
+
 async function startNode(
   registry: ProcessRegistry,
   name: string,
   script: string,
   env: Record<string, string>,
-  inspect = false,
+  flags: NodeFlags,
 ): Promise<ServerNode> {
   const port = await freePort();
-  const args = inspect ? ['--inspect=127.0.0.1:0', script] : [script];
+  const args = [
+    ...(flags.inspect ? ['--inspect=127.0.0.1:0'] : []),
+    ...(flags.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${flags.cpuProfileDir}`] : []),
+    script,
+  ];
   const { child, output } = registry.spawn(name, process.execPath, args, {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -112,7 +123,7 @@ export async function deploy(
           `baseline-${i}`,
           script,
           { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: prefix },
-          options.inspect,
+          options,
         ),
       );
     }
@@ -148,10 +159,10 @@ export async function deploy(
   };
   const script = join(ROOT, 'dist', 'main.js');
   // The first node applies the migrations; the population goes in before anyone connects.
-  nodes.push(await startNode(registry, 'signalink-0', script, env, options.inspect));
+  nodes.push(await startNode(registry, 'signalink-0', script, env, options));
   await writePopulation(databaseUrl, options.population);
   for (let i = 1; i < options.nodeCount; i++)
-    nodes.push(await startNode(registry, `signalink-${i}`, script, env, options.inspect));
+    nodes.push(await startNode(registry, `signalink-${i}`, script, env, options));
   const tokens = await mintTokens(secret, options.population.users);
   return {
     kind: 'signalink',
@@ -171,13 +182,16 @@ export async function killNode(node: ServerNode): Promise<void> {
   await node.exited;
 }
 
-/** Stops a deployment's nodes (SIGTERM, then SIGKILL after a short grace). */
-export async function undeploy(deployment: Deployment): Promise<void> {
+/**
+ * Stops a deployment's nodes: SIGTERM (a graceful exit also writes CPU profiles), then
+ * SIGKILL after a grace period.
+ */
+export async function undeploy(deployment: Deployment, graceMs = 5000): Promise<void> {
   await Promise.all(
     deployment.nodes.map(async (node) => {
       if (node.child.exitCode !== null || node.child.signalCode !== null) return;
       node.child.kill('SIGTERM');
-      const timer = setTimeout(() => node.child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => node.child.kill('SIGKILL'), graceMs);
       await node.exited;
       clearTimeout(timer);
     }),

@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import {
   deploy,
   undeploy,
@@ -18,6 +19,8 @@ export interface ScenarioContext {
   sizes: Sizes;
   /** Unique for this run; part of every database name and Redis prefix. */
   runId: string;
+  /** Where servers write V8 CPU profiles (`--cpu-prof`), if profiling. */
+  profileDir: string | undefined;
   log(message: string): void;
 }
 
@@ -39,13 +42,16 @@ export async function withDeployment<T>(
 ): Promise<T> {
   const tag = `lt_${ctx.runId}_${options.scenario}_${options.kind}`;
   ctx.log(`${options.scenario}/${options.kind}: starting ${options.nodeCount} node(s)`);
-  const deployment = await deploy(ctx.registry, ctx.infra, { ...options, tag });
+  const cpuProfileDir =
+    ctx.profileDir && join(ctx.profileDir, `${options.scenario}-${options.kind}`);
+  const deployment = await deploy(ctx.registry, ctx.infra, { ...options, tag, cpuProfileDir });
   const pool = WorkerPool.start(ctx.registry, ctx.sizes.workers);
   try {
     return await body(deployment, pool);
   } finally {
     await pool.close();
-    await undeploy(deployment);
+    await undeploy(deployment, cpuProfileDir ? 30_000 : 5000);
+    if (cpuProfileDir) ctx.log(`CPU profiles in ${cpuProfileDir}`);
   }
 }
 

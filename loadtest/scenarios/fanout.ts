@@ -5,6 +5,7 @@ import { sleep } from '../lib/paths.js';
 import type { CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
 import { makePopulation } from '../lib/seed.js';
+import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
 import { deal } from '../lib/workers.js';
 
 const CONTENT_BYTES = 100;
@@ -25,6 +26,8 @@ export interface FanoutResult {
   ack: Summary;
   cpu: CpuUsage;
   generatorEventLoopP99Ms: number;
+  /** Signalink's own send-handler timing and delivery-gap counters. */
+  server: ServerStats | undefined;
 }
 
 export const fanout: Scenario<FanoutResult> = {
@@ -71,10 +74,13 @@ export const fanout: Scenario<FanoutResult> = {
           ctx.infra,
         );
         ctx.log(`fanout/${kind}: ${messages} messages at ${ratePerSecond}/s to ${members} members`);
+        const urls = deployment.nodes.map((n) => n.url);
+        const serverBefore = await sampleServers(urls);
         const sent = await sendCommand(messages);
         await sleep(2000);
         const collected = await pool.all<CollectResult>({ type: 'collect' });
         const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
+        const server = serverDelta(serverBefore, await sampleServers(urls));
 
         const delivery = new Histogram();
         const lastMember = new Histogram();
@@ -108,6 +114,7 @@ export const fanout: Scenario<FanoutResult> = {
           ack: Histogram.from(sent.ackMs).summary(),
           cpu,
           generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
+          server,
         };
       },
     );
@@ -139,6 +146,7 @@ export const fanout: Scenario<FanoutResult> = {
           'incomplete msgs',
           'CPU (% of a core)',
           'gen loop p99 ms',
+          'inside the send handler',
         ],
         rows: entries.map(([kind, r]) => [
           kind,
@@ -151,6 +159,7 @@ export const fanout: Scenario<FanoutResult> = {
           r.incompleteMessages,
           cpuText(r.cpu),
           fmt(r.generatorEventLoopP99Ms),
+          serverText(r.server),
         ]),
       },
     ];

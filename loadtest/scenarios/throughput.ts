@@ -5,6 +5,7 @@ import { sleep } from '../lib/paths.js';
 import type { ClientSpec, CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
 import { makePopulation } from '../lib/seed.js';
+import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
 
 const MEMBERS_PER_CHANNEL = 4;
 const CONTENT_BYTES = 100;
@@ -25,6 +26,8 @@ export interface ThroughputStep {
   expectedDeliveries: number;
   cpu: CpuUsage;
   generatorEventLoopP99Ms: number;
+  /** Signalink's own send-handler timing and delivery-gap counters. */
+  server: ServerStats | undefined;
 }
 
 export interface ThroughputResult {
@@ -72,6 +75,8 @@ export const throughput: Scenario<ThroughputResult> = {
 
         const step = async (offered: number, durationMs: number) => {
           await pool.all({ type: 'arm', perMessage: false, keepIds: false });
+          const urls = deployment.nodes.map((n) => n.url);
+          const serverBefore = await sampleServers(urls);
           const meter = new CpuMeter(
             deployment.nodes.map((n) => n.pid),
             ctx.infra,
@@ -89,6 +94,7 @@ export const throughput: Scenario<ThroughputResult> = {
           await sleep(1000);
           const collected = await pool.all<CollectResult>({ type: 'collect' });
           const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
+          const server = serverDelta(serverBefore, await sampleServers(urls));
           const ack = new Histogram();
           const delivery = new Histogram();
           const errors: Record<string, number> = {};
@@ -118,6 +124,7 @@ export const throughput: Scenario<ThroughputResult> = {
             expectedDeliveries: acked * MEMBERS_PER_CHANNEL,
             cpu,
             generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
+            server,
           };
           return result;
         };
@@ -128,7 +135,7 @@ export const throughput: Scenario<ThroughputResult> = {
           const s = await step(offered, stepMs);
           result.steps.push(s);
           ctx.log(
-            `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)})`,
+            `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)}; send handler ${serverText(s.server)})`,
           );
           if (passes(s)) result.best = s;
           const errorRate = s.sent > 0 ? (s.sent - s.acked) / s.sent : 1;
@@ -162,6 +169,8 @@ export const throughput: Scenario<ThroughputResult> = {
           'max',
           'deliveries',
           'CPU (% of a core)',
+          'gen loop p99 ms',
+          'inside the send handler',
         ],
         rows: entries.flatMap(([kind, r]) =>
           r.steps.map((s) => [
@@ -174,6 +183,8 @@ export const throughput: Scenario<ThroughputResult> = {
             ...latencyCells(s.delivery),
             `${s.deliveries}/${s.expectedDeliveries}`,
             cpuText(s.cpu),
+            fmt(s.generatorEventLoopP99Ms),
+            serverText(s.server),
           ]),
         ),
       },
