@@ -30,6 +30,9 @@ beforeAll(async () => {
     DATA_DIR: `/tmp/signalink-e2e-${suffix}`,
     DRAIN_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'warn',
+    // The history-paging step below posts a few dozen messages at once.
+    MESSAGE_RATE_PER_SECOND: '1000',
+    MESSAGE_RATE_BURST: '1000',
   };
   server = await startNode(env);
   browser = await launchChromium();
@@ -190,6 +193,67 @@ it('two people register, chat both ways, see typing, badges and receipts, keep h
   }[];
   expect(history.map((m) => m.content)).toEqual([...expected, 'Back online']);
   expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+
+  // Alice edits one message and deletes another; Bob sees both changes.
+  const second = messageList(a).locator('li.message', { hasText: 'Second message' });
+  await second.hover();
+  await second.getByRole('button', { name: 'Edit message' }).click();
+  await second.getByRole('textbox', { name: 'Edit message' }).fill('Second message, now edited');
+  await second.getByRole('textbox', { name: 'Edit message' }).press('Enter');
+  const editedOnB = messageList(b).locator('li.message', { hasText: 'Second message, now edited' });
+  await expectVisible(editedOnB.getByText('(edited)'));
+  const another = messageList(a).locator('li.message', { hasText: 'And another one' });
+  await another.hover();
+  await another.getByRole('button', { name: 'Delete message' }).click();
+  await another.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expectHidden(messageList(b).getByText('And another one'));
+  await expectVisible(messageList(b).getByText('This message was deleted.'));
+
+  // History pages upward: after a reload only the newest page is shown, older ones on request.
+  for (let i = 1; i <= 55; i++) {
+    const res = await me.post(`/channels/${channelId}/messages`, {
+      clientMsgId: `bulk-${i}`,
+      content: `bulk ${i}`,
+    });
+    expect(res.status).toBe(201);
+  }
+  await b.reload();
+  await channelButton(b).click();
+  await expectVisible(messageList(b).getByText('bulk 55', { exact: true }));
+  expect(await shownMessages(b)).toHaveLength(50);
+  await messageList(b).getByRole('button', { name: 'Load older messages' }).click();
+  await expectVisible(messageList(b).getByText('Hello Bob, welcome to the team'));
+  const all = await shownMessages(b);
+  expect(all).toHaveLength(62);
+  expect(all.slice(0, 2)).toEqual(['Hello Bob, welcome to the team', 'Second message, now edited']);
+  expect(all.at(-1)).toBe('bulk 55');
+  await expectVisible(messageList(b).getByText(`This is the beginning of ${channelName}.`));
+
+  // Search finds a message and opens its channel.
+  await b.getByRole('searchbox', { name: 'Search messages' }).fill('welcome');
+  await b.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+  const results = b.getByRole('main', { name: /Results for/ });
+  await expectVisible(results.getByText('1 message found'));
+  await screenshot(b, '08-search');
+  await results.getByRole('button', { name: /welcome to the team/ }).click();
+  await expectVisible(b.getByRole('heading', { name: new RegExp(channelName) }));
+
+  // Bob starts a direct conversation; Alice sees it named after Bob, unread, with his presence.
+  await b.getByRole('button', { name: 'New message' }).click();
+  const to = b.getByRole('dialog', { name: 'New message' });
+  await to.getByLabel('To').fill(alice.username);
+  await to.getByRole('button', { name: new RegExp(alice.username) }).click();
+  await expectVisible(b.getByRole('heading', { name: alice.username }));
+  await send(b, 'Just between us');
+  const direct = a
+    .getByRole('navigation', { name: 'Channels' })
+    .getByRole('region', { name: 'Direct messages' })
+    .getByRole('button', { name: new RegExp(bob.username) });
+  await expectVisible(direct.getByLabel('1 unread'));
+  await expectVisible(direct.getByRole('img', { name: 'online' }));
+  await direct.click();
+  await expectVisible(messageList(a).getByText('Just between us'));
+  await screenshot(a, '09-direct-message');
 
   expect(foreignRequests).toEqual([]);
 }, 150_000);
