@@ -14,6 +14,7 @@ import type { Logger } from './core/logger.js';
 import type { RateLimits } from './core/rate-limits.js';
 import type { Readiness } from './core/readiness.js';
 import type { Redis } from './core/redis.js';
+import type { PipelineEvents } from './events/presence-events.js';
 import type { PresenceStore } from './gateway/presence.js';
 
 /** Everything a role may use; built once per process by the runtime. */
@@ -37,6 +38,8 @@ export interface RoleContext {
   devices: DeviceService;
   /** Where committed chat changes are announced; the gateway attaches to it. */
   fanout: FanoutSlot;
+  /** The event bus (Kafka or in-process) and best-effort presence events for it. */
+  events: PipelineEvents;
   /** Who is connected (Redis-backed with REDIS_URL, in-process otherwise). */
   presence: PresenceStore;
 }

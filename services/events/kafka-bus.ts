@@ -1,0 +1,324 @@
+// The Kafka engine of the event bus (kafkajs). Producer: idempotent, acks from all in-sync
+// replicas, one request in flight so retries never reorder. Consumers: a consumer group per
+// subscription that survives broker outages by relaunching itself when kafkajs gives up.
+import kafkajs, {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from '../core/logger.js';
+import { backoffDelay } from './backoff.js';
+import {
+  CONSUMER_RETRY,
+  handleUntilDone,
+  type EventBus,
+  type OutgoingEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicPartition,
+} from './bus.js';
+import type { BusMetrics } from './metrics.js';
+import { sleep } from './wakeup.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  topicPrefix: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitMs: number;
+  log: Logger;
+  metrics: BusMetrics;
+}
+
+/** Routes kafkajs's own logs to pino; kafkajs INFO is per-join chatter, so it goes to debug. */
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, ...extra } = entry;
+      const fields = { kafka: namespace, ...extra };
+      if (level === logLevel.ERROR) log.error(fields, message);
+      else if (level === logLevel.WARN) log.warn(fields, message);
+      else log.debug(fields, message);
+    };
+}
+
+export class KafkaEventBus implements EventBus {
+  readonly engine = 'kafka' as const;
+  readonly kafka: Kafka;
+  private producer: Promise<Producer> | undefined;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+
+  constructor(readonly options: KafkaBusOptions) {
+    this.kafka = new KafkaClient({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+      logLevel: logLevel.INFO,
+      logCreator: kafkaLogCreator(options.log.child({ component: 'kafkajs' })),
+    });
+  }
+
+  physical(topic: string): string {
+    return this.options.topicPrefix + topic;
+  }
+
+  logical(topic: string): string {
+    return topic.startsWith(this.options.topicPrefix)
+      ? topic.slice(this.options.topicPrefix.length)
+      : topic;
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 5 },
+      });
+      await producer.connect();
+      return producer;
+    })();
+    return this.producer;
+  }
+
+  /**
+   * Forgets a producer that failed, so the next publish starts a fresh idempotent session
+   * (new producer id, sequence numbers from zero) instead of one whose state is in doubt.
+   */
+  private discardProducer(failed: Promise<Producer>): void {
+    if (this.producer !== failed) return;
+    this.producer = undefined;
+    void failed.then((p) => p.disconnect()).catch(() => {});
+  }
+
+  async publish(events: OutgoingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const byTopic = new Map<string, { key: string; value: string }[]>();
+    for (const e of events) {
+      const list = byTopic.get(e.topic) ?? [];
+      list.push({ key: e.key, value: e.value });
+      byTopic.set(e.topic, list);
+    }
+    const pending = this.connectedProducer();
+    try {
+      const producer = await pending;
+      await producer.sendBatch({
+        acks: -1,
+        timeout: 30_000,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({
+          topic: this.physical(topic),
+          messages,
+        })),
+      });
+    } catch (err) {
+      this.discardProducer(pending);
+      throw err;
+    }
+    for (const [topic, messages] of byTopic)
+      this.options.metrics.published.inc({ topic }, messages.length);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const subscription = new KafkaSubscription(this, options);
+    this.subscriptions.add(subscription);
+    subscription.start();
+    return {
+      stop: async () => {
+        await subscription.stop();
+        this.subscriptions.delete(subscription);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.subscriptions.clear();
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.then((p) => p.disconnect()).catch(() => {});
+  }
+}
+
+/**
+ * One consumer group member. kafkajs restarts a consumer after retriable errors but gives up
+ * on others (no broker reachable for long enough, for one); then a new consumer is launched
+ * after a backoff, for as long as the subscription runs.
+ */
+class KafkaSubscription {
+  private consumer: Consumer | undefined;
+  private running = true;
+  private launches = 0;
+  private readonly stopping = new AbortController();
+  private supervisor: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: KafkaEventBus,
+    private readonly options: SubscribeOptions,
+  ) {}
+
+  private get log(): Logger {
+    return this.bus.options.log;
+  }
+
+  start(): void {
+    this.supervisor = this.supervise();
+  }
+
+  private async supervise(): Promise<void> {
+    while (this.running) {
+      this.launches += 1;
+      const crashed = new AbortController();
+      try {
+        await this.launch(crashed);
+        // Until kafkajs reports a crash it will not recover from, or stop.
+        await sleep(2 ** 31 - 1, AbortSignal.any([crashed.signal, this.stopping.signal]));
+      } catch (err) {
+        this.log.warn({ err, group: this.options.groupId }, 'kafka consumer could not start');
+      }
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      await consumer?.disconnect().catch(() => {});
+      if (!this.running) return;
+      const delay = backoffDelay(this.launches, CONSUMER_RETRY.initialMs * 4, CONSUMER_RETRY.maxMs);
+      this.log.warn(
+        { group: this.options.groupId, retryInMs: delay },
+        'kafka consumer stopped; launching a new one',
+      );
+      await sleep(delay, this.stopping.signal);
+    }
+  }
+
+  private async launch(crashed: AbortController): Promise<void> {
+    const { sessionTimeoutMs, heartbeatIntervalMs, maxWaitMs } = this.bus.options;
+    const consumer = this.bus.kafka.consumer({
+      groupId: this.bus.physical(this.options.groupId),
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalMs,
+      maxWaitTimeInMs: maxWaitMs,
+      allowAutoTopicCreation: true,
+      retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) crashed.abort();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.launches = 0;
+      this.onAssigned(consumer, event.payload.memberAssignment);
+    });
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: this.options.topics.map((t) => this.bus.physical(t)),
+      fromBeginning: true,
+    });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /**
+   * Seeks newly assigned partitions to the positions the subscriber stored. Fetching them is
+   * paused meanwhile so no batch is read from the group's older committed offset first.
+   */
+  private onAssigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    const lookup = this.options.storedPositions;
+    if (!lookup) return;
+    const assigned: TopicPartition[] = [];
+    for (const [topic, partitions] of Object.entries(assignment))
+      for (const partition of partitions)
+        assigned.push({ topic: this.bus.logical(topic), partition });
+    if (assigned.length === 0) return;
+    const paused = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
+    consumer.pause(paused);
+    void (async () => {
+      for (let attempt = 1; this.running && this.consumer === consumer; attempt++) {
+        try {
+          for (const pos of await lookup(assigned)) {
+            consumer.seek({
+              topic: this.bus.physical(pos.topic),
+              partition: pos.partition,
+              offset: String(pos.offset),
+            });
+          }
+          break;
+        } catch (err) {
+          const delay = backoffDelay(attempt, CONSUMER_RETRY.initialMs, CONSUMER_RETRY.maxMs);
+          this.log.warn(
+            { err, group: this.options.groupId, retryInMs: delay },
+            'could not read stored consumer positions',
+          );
+          await sleep(delay, this.stopping.signal);
+        }
+      }
+      if (this.consumer === consumer) consumer.resume(paused);
+    })();
+  }
+
+  private async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    if (batch.isEmpty()) return;
+    const topic = this.bus.logical(batch.topic);
+    const events = batch.messages.map((m) => ({
+      topic,
+      partition: batch.partition,
+      offset: Number(m.offset),
+      key: m.key?.toString() ?? null,
+      value: m.value?.toString() ?? '',
+    }));
+    const keepGoing = () => this.running && isRunning() && !isStale();
+    // Sleeps between attempts in heartbeat-sized steps so the group keeps this member.
+    const pause = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (keepGoing() && Date.now() < until) {
+        await sleep(
+          Math.min(this.bus.options.heartbeatIntervalMs, until - Date.now()),
+          this.stopping.signal,
+        );
+        await heartbeat();
+      }
+    };
+    const done = await handleUntilDone(
+      () =>
+        this.options.handleBatch(
+          { topic, partition: batch.partition, events, highWatermark: Number(batch.highWatermark) },
+          heartbeat,
+        ),
+      keepGoing,
+      pause,
+      this.log,
+      { group: this.options.groupId, topic, partition: batch.partition },
+    );
+    if (!done) return;
+    resolveOffset(batch.lastOffset());
+    await commitOffsetsIfNecessary();
+    const { consumed, consumerLag } = this.bus.options.metrics;
+    consumed.inc({ group: this.options.groupId, topic }, events.length);
+    consumerLag.set(
+      { group: this.options.groupId, topic, partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping.abort();
+    await this.supervisor;
+  }
+}

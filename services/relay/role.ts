@@ -1,0 +1,19 @@
+import type pg from 'pg';
+import type { RoleStarter } from '../role.js';
+import { createRelayMetrics } from './metrics.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+/** The relay role: outbox → event bus (docs/pipeline.md). */
+export const startRelay: RoleStarter = async (ctx) => {
+  // The relay's lease connection uses the same settings as the pool (knex keeps them resolved).
+  const connection = (ctx.db.client as { connectionSettings: pg.ClientConfig }).connectionSettings;
+  const relay = new OutboxRelay({
+    connection,
+    bus: ctx.events.bus,
+    log: ctx.log,
+    metrics: createRelayMetrics(ctx.metrics, ctx.db),
+    options: ctx.config.relay,
+  });
+  relay.start();
+  return { drain: (deadline) => relay.drain(deadline), stop: () => relay.stop() };
+};

@@ -1,0 +1,117 @@
+// Helpers for pipeline tests against the Kafka-protocol mock broker started by scripts/test.mjs.
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import kafkajs, { type Consumer } from 'kafkajs';
+import { requiredEnv } from '../../support/env.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+/** Consumer timings the mock broker needs (tests/kafka-mock/README.md). */
+export const MOCK_CONSUMER_ENV = {
+  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+  KAFKA_MAX_WAIT_MS: '20',
+};
+
+/** A topic/group prefix of its own, so a test never sees another test's records. */
+export function uniquePrefix(label: string): string {
+  return `t-${label}-${randomBytes(4).toString('hex')}.`;
+}
+
+export function kafkaEnv(prefix: string): Record<string, string> {
+  return {
+    KAFKA_BROKERS: requiredEnv('KAFKA_BROKERS'),
+    KAFKA_TOPIC_PREFIX: prefix,
+    ...MOCK_CONSUMER_ENV,
+  };
+}
+
+/** Sends one command to the mock's control port (`down -1`, `up -1`, ...). */
+export function mockControl(command: string): Promise<string> {
+  const port = Number(process.env.KAFKA_MOCK_CONTROL_PORT);
+  if (!port)
+    throw new Error(
+      'KAFKA_MOCK_CONTROL_PORT is not set: this test needs the mock broker started by scripts/test.mjs',
+    );
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    // One line per reply; the mock may keep the connection open after it.
+    socket.on('data', (d) => {
+      reply += d.toString();
+      if (reply.includes('\n')) {
+        socket.destroy();
+        resolve(reply.trim());
+      }
+    });
+    socket.on('end', () => resolve(reply.trim()));
+    socket.on('error', reject);
+    // Half-close: the mock serves a connection until it reads EOF.
+    socket.end(`${command}\n`);
+  });
+}
+
+export interface TopicRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: any;
+}
+
+/** Reads a topic from the beginning in the background; `records` grows as they arrive. */
+export async function tailTopic(
+  topic: string,
+): Promise<{
+  records: TopicRecord[];
+  waitFor(pred: (r: TopicRecord[]) => boolean, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}> {
+  const kafka = new Kafka({
+    clientId: 'test-reader',
+    brokers: requiredEnv('KAFKA_BROKERS').split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 20, maxRetryTime: 2000 },
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: `reader-${randomBytes(4).toString('hex')}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 20,
+  });
+  const records: TopicRecord[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      records.push({
+        partition,
+        offset: Number(message.offset),
+        key: message.key?.toString() ?? null,
+        value: JSON.parse(message.value?.toString() ?? 'null'),
+      });
+    },
+  });
+  return {
+    records,
+    waitFor: (pred, timeoutMs = 30_000) =>
+      waitUntil(
+        () => pred(records),
+        timeoutMs,
+        () => `records of ${topic} (${records.length} so far)`,
+      ),
+    stop: () => consumer.disconnect(),
+  };
+}
+
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string | (() => string),
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
