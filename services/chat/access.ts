@@ -8,30 +8,63 @@ export interface ChannelAccess {
   role: MemberRole | undefined;
 }
 
+export interface MemberAccess extends ChannelAccess {
+  role: MemberRole;
+  /** The member's names, as a message they send will show them. */
+  username: string;
+  displayName: string;
+}
+
 /**
  * Who the caller is in a channel. Private and direct channels the caller does not belong to are
  * reported as not found, so their existence does not leak; public channels are visible to all.
  */
-export async function channelAccess(db: Knex, userId: string, channelId: string): Promise<ChannelAccess> {
+export async function channelAccess(
+  db: Knex,
+  userId: string,
+  channelId: string,
+): Promise<ChannelAccess & Partial<MemberAccess>> {
   const row = (await db('channels as c')
     .leftJoin('channel_members as m', function () {
       this.on('m.channel_id', '=', 'c.id').andOn('m.user_id', '=', db.raw('?', [userId]));
     })
+    .leftJoin('users as u', 'u.id', 'm.user_id')
     .where('c.id', channelId)
-    .first('c.type', 'm.role')) as { type: ChannelType; role: MemberRole | null } | undefined;
-  if (!row || (row.type !== 'public' && !row.role)) throw new AppError('NOT_FOUND', 'channel not found');
-  return { channelId, type: row.type, role: row.role ?? undefined };
+    .first('c.type', 'm.role', 'u.username', 'u.display_name')) as
+    | {
+        type: ChannelType;
+        role: MemberRole | null;
+        username: string | null;
+        display_name: string | null;
+      }
+    | undefined;
+  if (!row || (row.type !== 'public' && !row.role))
+    throw new AppError('NOT_FOUND', 'channel not found');
+  if (!row.role) return { channelId, type: row.type, role: undefined };
+  return {
+    channelId,
+    type: row.type,
+    role: row.role,
+    username: row.username!,
+    displayName: row.display_name!,
+  };
 }
 
-export async function requireMember(db: Knex, userId: string, channelId: string): Promise<ChannelAccess & { role: MemberRole }> {
+export async function requireMember(
+  db: Knex,
+  userId: string,
+  channelId: string,
+): Promise<MemberAccess> {
   const access = await channelAccess(db, userId, channelId);
   if (!access.role) throw new AppError('FORBIDDEN', 'join the channel first');
-  return access as ChannelAccess & { role: MemberRole };
+  return access as MemberAccess;
 }
 
 /** Ids of the channels a user belongs to (the rooms a socket joins). */
 export async function channelIdsOf(db: Knex, userId: string): Promise<string[]> {
-  const rows = (await db('channel_members').where({ user_id: userId }).select('channel_id')) as { channel_id: string }[];
+  const rows = (await db('channel_members').where({ user_id: userId }).select('channel_id')) as {
+    channel_id: string;
+  }[];
   return rows.map((r) => r.channel_id);
 }
 
@@ -46,7 +79,11 @@ export async function shareAChannel(db: Knex, a: string, b: string): Promise<boo
 }
 
 /** Those of `userIds` who share at least one channel with `userId` (themselves excluded). */
-export async function usersSharingAChannel(db: Knex, userId: string, userIds: string[]): Promise<string[]> {
+export async function usersSharingAChannel(
+  db: Knex,
+  userId: string,
+  userIds: string[],
+): Promise<string[]> {
   if (userIds.length === 0) return [];
   const rows = (await db('channel_members as them')
     .join('channel_members as me', 'me.channel_id', 'them.channel_id')

@@ -28,15 +28,34 @@ export interface PageResult {
 /** Content limits are counted in Unicode code points, as a person counts characters. */
 export function checkContent(content: string): void {
   if ([...content].length > MAX_MESSAGE_LENGTH) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_MESSAGE_LENGTH} characters`, { maxLength: MAX_MESSAGE_LENGTH });
+    throw new AppError(
+      'PAYLOAD_TOO_LARGE',
+      `content is limited to ${MAX_MESSAGE_LENGTH} characters`,
+      { maxLength: MAX_MESSAGE_LENGTH },
+    );
   }
   if (content.trim().length === 0) {
-    throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'content', message: 'must not be empty' }] });
+    throw new AppError('VALIDATION', 'request failed validation', {
+      fields: [{ path: 'content', message: 'must not be empty' }],
+    });
   }
 }
 
 // Rolls a transaction back without it being an error for the caller.
 class DuplicateSend extends Error {}
+
+const MESSAGE_COLUMNS = [
+  'id',
+  'channel_id',
+  'seq',
+  'sender_id',
+  'content',
+  'client_msg_id',
+  'reply_to',
+  'created_at',
+  'edited_at',
+  'deleted_at',
+];
 
 export class MessageService {
   constructor(
@@ -64,7 +83,12 @@ export class MessageService {
       );
   }
 
-  private async findByClientId(channelId: string, senderId: string, clientMsgId: string, db: Knex = this.db): Promise<Message | undefined> {
+  private async findByClientId(
+    channelId: string,
+    senderId: string,
+    clientMsgId: string,
+    db: Knex = this.db,
+  ): Promise<Message | undefined> {
     const row = (await this.messageQuery(db)
       .where({ 'm.channel_id': channelId, 'm.sender_id': senderId, 'm.client_msg_id': clientMsgId })
       .first()) as MessageRow | undefined;
@@ -80,14 +104,24 @@ export class MessageService {
    */
   async send(senderId: string, input: SendInput): Promise<SendResult> {
     checkContent(input.content);
-    await requireMember(this.db, senderId, input.channelId);
-    const existing = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
-    if (existing) return { message: existing, created: false };
-    await this.limits.consume('message', senderId);
-    await this.limits.consume('channelMessage', input.channelId);
+    const sender = await requireMember(this.db, senderId, input.channelId);
+    try {
+      await this.limits.consume('message', senderId);
+      await this.limits.consume('channelMessage', input.channelId);
+    } catch (err) {
+      // A retry of a message that was already accepted gets its answer even when over the limit.
+      const original = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
+      if (original) return { message: original, created: false };
+      throw err;
+    }
     if (input.replyTo) {
-      const parent = await this.db('messages').where({ id: input.replyTo, channel_id: input.channelId }).first('id');
-      if (!parent) throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'replyTo', message: 'no such message in this channel' }] });
+      const parent = await this.db('messages')
+        .where({ id: input.replyTo, channel_id: input.channelId })
+        .first('id');
+      if (!parent)
+        throw new AppError('VALIDATION', 'request failed validation', {
+          fields: [{ path: 'replyTo', message: 'no such message in this channel' }],
+        });
     }
     try {
       const message = await this.db.transaction(async (trx) => {
@@ -96,7 +130,7 @@ export class MessageService {
           .increment('last_seq', 1)
           .returning('last_seq')) as { last_seq: number }[];
         if (!channel) throw new AppError('NOT_FOUND', 'channel not found');
-        const inserted = (await trx('messages')
+        const [row] = (await trx('messages')
           .insert({
             channel_id: input.channelId,
             seq: channel.last_seq,
@@ -107,33 +141,49 @@ export class MessageService {
           })
           .onConflict(['channel_id', 'sender_id', 'client_msg_id'])
           .ignore()
-          .returning('id')) as { id: string }[];
-        if (inserted.length === 0) throw new DuplicateSend();
-        const row = (await this.messageQuery(trx).where('m.id', inserted[0]!.id).first()) as MessageRow;
-        const message = toMessage(row);
-        await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.created', message));
+          .returning(MESSAGE_COLUMNS)) as Omit<
+          MessageRow,
+          'sender_username' | 'sender_display_name'
+        >[];
+        // The clientMsgId was accepted before: roll back, giving the seq back, and answer with it.
+        if (!row) throw new DuplicateSend();
+        const message = toMessage({
+          ...row,
+          sender_username: sender.username,
+          sender_display_name: sender.displayName,
+        });
+        await writeOutbox(
+          trx,
+          TOPICS.messages,
+          message.channelId,
+          messageEvent('message.created', message),
+        );
         return message;
       });
       this.fanout.messageCreated(message);
       return { message, created: true };
     } catch (err) {
       if (!(err instanceof DuplicateSend)) throw err;
-      // A concurrent retry of the same clientMsgId committed first; its seq increment stands
-      // and ours was rolled back with the transaction.
       const original = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
       if (!original) throw new AppError('INTERNAL', 'duplicate send could not be resolved');
       return { message: original, created: false };
     }
   }
 
-  async page(userId: string, channelId: string, req: { afterSeq?: number | undefined; beforeSeq?: number | undefined; limit: number }): Promise<PageResult> {
+  async page(
+    userId: string,
+    channelId: string,
+    req: { afterSeq?: number | undefined; beforeSeq?: number | undefined; limit: number },
+  ): Promise<PageResult> {
     await requireMember(this.db, userId, channelId);
     const plan = planPage({
       ...(req.afterSeq === undefined ? {} : { afterSeq: req.afterSeq }),
       ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }),
       limit: req.limit,
     });
-    const q = this.messageQuery().where('m.channel_id', channelId).limit(plan.limit + 1);
+    const q = this.messageQuery()
+      .where('m.channel_id', channelId)
+      .limit(plan.limit + 1);
     if (plan.kind === 'after') {
       q.where('m.seq', '>', plan.afterSeq).orderBy('m.seq', 'asc');
       if (plan.beforeSeq !== undefined) q.where('m.seq', '<', plan.beforeSeq);
@@ -150,8 +200,17 @@ export class MessageService {
    * Committed messages with afterSeq < seq < beforeSeq, ascending, without an authorization
    * check: for the gateway filling delivery gaps of a channel its sockets already belong to.
    */
-  async range(channelId: string, afterSeq: number, beforeSeq: number | undefined, limit = 500): Promise<Message[]> {
-    const q = this.messageQuery().where('m.channel_id', channelId).where('m.seq', '>', afterSeq).orderBy('m.seq', 'asc').limit(limit);
+  async range(
+    channelId: string,
+    afterSeq: number,
+    beforeSeq: number | undefined,
+    limit = 500,
+  ): Promise<Message[]> {
+    const q = this.messageQuery()
+      .where('m.channel_id', channelId)
+      .where('m.seq', '>', afterSeq)
+      .orderBy('m.seq', 'asc')
+      .limit(limit);
     if (beforeSeq !== undefined) q.where('m.seq', '<', beforeSeq);
     return ((await q) as MessageRow[]).map(toMessage);
   }
@@ -159,7 +218,10 @@ export class MessageService {
   /** The committed head (last seq) of each channel. */
   async heads(channelIds: string[]): Promise<{ channelId: string; lastSeq: number }[]> {
     if (channelIds.length === 0) return [];
-    const rows = (await this.db('channels').whereIn('id', channelIds).select('id', 'last_seq')) as { id: string; last_seq: number }[];
+    const rows = (await this.db('channels').whereIn('id', channelIds).select('id', 'last_seq')) as {
+      id: string;
+      last_seq: number;
+    }[];
     return rows.map((r) => ({ channelId: r.id, lastSeq: Number(r.last_seq) }));
   }
 
@@ -170,9 +232,12 @@ export class MessageService {
 
   /** A message by id, for members of its channel; anything else is not found. */
   async get(userId: string, messageId: string): Promise<Message> {
-    const row = (await this.messageQuery().where('m.id', messageId).first()) as MessageRow | undefined;
+    const row = (await this.messageQuery().where('m.id', messageId).first()) as
+      MessageRow | undefined;
     if (!row) throw new AppError('NOT_FOUND', 'message not found');
-    const member = await this.db('channel_members').where({ channel_id: row.channel_id, user_id: userId }).first('role');
+    const member = await this.db('channel_members')
+      .where({ channel_id: row.channel_id, user_id: userId })
+      .first('role');
     if (!member) throw new AppError('NOT_FOUND', 'message not found');
     return toMessage(row);
   }
@@ -181,7 +246,12 @@ export class MessageService {
     checkContent(content);
     const current = await this.get(userId, messageId);
     if (!canEditMessage(userId, current.sender.id, current.deletedAt !== null)) {
-      throw new AppError('FORBIDDEN', current.deletedAt ? 'deleted messages cannot be edited' : 'only the author may edit a message');
+      throw new AppError(
+        'FORBIDDEN',
+        current.deletedAt
+          ? 'deleted messages cannot be edited'
+          : 'only the author may edit a message',
+      );
     }
     const message = await this.db.transaction(async (trx) => {
       const updated = await trx('messages')
@@ -189,8 +259,15 @@ export class MessageService {
         .whereNull('deleted_at')
         .update({ content, edited_at: trx.fn.now() });
       if (updated === 0) throw new AppError('FORBIDDEN', 'deleted messages cannot be edited');
-      const message = toMessage((await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow);
-      await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.updated', message));
+      const message = toMessage(
+        (await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow,
+      );
+      await writeOutbox(
+        trx,
+        TOPICS.messages,
+        message.channelId,
+        messageEvent('message.updated', message),
+      );
       return message;
     });
     this.fanout.messageUpdated(message);
@@ -200,15 +277,31 @@ export class MessageService {
   /** Soft delete: the text goes, the seq stays. Deleting twice is a no-op. */
   async remove(userId: string, messageId: string): Promise<Message> {
     const current = await this.get(userId, messageId);
-    const member = (await this.db('channel_members').where({ channel_id: current.channelId, user_id: userId }).first('role')) as { role: 'owner' | 'admin' | 'member' };
+    const member = (await this.db('channel_members')
+      .where({ channel_id: current.channelId, user_id: userId })
+      .first('role')) as { role: 'owner' | 'admin' | 'member' };
     if (!canDeleteMessage(userId, current.sender.id, member.role)) {
-      throw new AppError('FORBIDDEN', 'only the author or a channel owner/admin may delete a message');
+      throw new AppError(
+        'FORBIDDEN',
+        'only the author or a channel owner/admin may delete a message',
+      );
     }
     if (current.deletedAt) return current;
     const message = await this.db.transaction(async (trx) => {
-      const updated = await trx('messages').where({ id: messageId }).whereNull('deleted_at').update({ content: '', deleted_at: trx.fn.now() });
-      const message = toMessage((await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow);
-      if (updated > 0) await writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent('message.deleted', message));
+      const updated = await trx('messages')
+        .where({ id: messageId })
+        .whereNull('deleted_at')
+        .update({ content: '', deleted_at: trx.fn.now() });
+      const message = toMessage(
+        (await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow,
+      );
+      if (updated > 0)
+        await writeOutbox(
+          trx,
+          TOPICS.messages,
+          message.channelId,
+          messageEvent('message.deleted', message),
+        );
       return { message, updated };
     });
     if (message.updated > 0) this.fanout.messageUpdated(message.message);
@@ -233,7 +326,9 @@ export class MessageService {
       )) as { rows: { last_read_seq: number }[] };
       const moved = rows.rows[0];
       if (!moved) {
-        const row = (await trx('channel_members').where({ channel_id: channelId, user_id: userId }).first('last_read_seq')) as { last_read_seq: number };
+        const row = (await trx('channel_members')
+          .where({ channel_id: channelId, user_id: userId })
+          .first('last_read_seq')) as { last_read_seq: number };
         return { seq: Number(row.last_read_seq), moved: false };
       }
       const newSeq = Number(moved.last_read_seq);
@@ -244,7 +339,12 @@ export class MessageService {
     return result.seq;
   }
 
-  async search(userId: string, query: string, channelId: string | undefined, limit: number): Promise<Message[]> {
+  async search(
+    userId: string,
+    query: string,
+    channelId: string | undefined,
+    limit: number,
+  ): Promise<Message[]> {
     const q = this.messageQuery()
       .join('channel_members as me', function () {
         this.on('me.channel_id', '=', 'm.channel_id');
@@ -252,7 +352,9 @@ export class MessageService {
       .where('me.user_id', userId)
       .whereNull('m.deleted_at')
       .whereRaw(`m.search @@ websearch_to_tsquery('english', ?)`, [query])
-      .orderByRaw(`ts_rank(m.search, websearch_to_tsquery('english', ?)) desc, m.created_at desc`, [query])
+      .orderByRaw(`ts_rank(m.search, websearch_to_tsquery('english', ?)) desc, m.created_at desc`, [
+        query,
+      ])
       .limit(limit);
     if (channelId) q.where('m.channel_id', channelId);
     return ((await q) as MessageRow[]).map(toMessage);

@@ -43,11 +43,27 @@ export function messageEvent(type: MessageEventType, message: Message): MessageE
 }
 
 export function receiptEvent(channelId: string, userId: string, seq: number): ReceiptEvent {
-  return { type: 'receipt.read', eventId: randomUUID(), occurredAt: new Date().toISOString(), channelId, userId, seq };
+  return {
+    type: 'receipt.read',
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    channelId,
+    userId,
+    seq,
+  };
 }
 
 /** Writes an event in the caller's transaction, so it exists if and only if the change commits. */
-export async function writeOutbox(trx: Knex.Transaction, topic: string, key: string, payload: object): Promise<void> {
-  await trx('outbox').insert({ topic, key, payload: JSON.stringify(payload) });
-  await trx.raw('select pg_notify(?, ?)', [OUTBOX_NOTIFY_CHANNEL, topic]);
+export async function writeOutbox(
+  trx: Knex.Transaction,
+  topic: string,
+  key: string,
+  payload: object,
+): Promise<void> {
+  // One round trip for the row and the wake-up; the notification is delivered at commit.
+  await trx.raw(
+    `with written as (insert into outbox (topic, key, payload) values (?, ?, ?) returning id)
+     select pg_notify(?, ?) from written`,
+    [topic, key, JSON.stringify(payload), OUTBOX_NOTIFY_CHANNEL, topic],
+  );
 }
