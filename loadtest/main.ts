@@ -25,7 +25,7 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof] [--rates=r1,r2,...] [--step-ms=N]\n`,
   );
   process.exit(2);
 }
@@ -36,9 +36,14 @@ function parseArgs(argv: string[]) {
   let servers: ServerKind[] = [...SERVER_KINDS];
   let workers: number | undefined;
   let profile = false;
+  let rates: number[] | undefined;
+  let stepMs: number | undefined;
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
     else if (arg === '--cpu-prof') profile = true;
+    else if (arg.startsWith('--rates='))
+      rates = arg.slice('--rates='.length).split(',').map(Number);
+    else if (arg.startsWith('--step-ms=')) stepMs = Number(arg.slice('--step-ms='.length));
     else if (arg.startsWith('--servers=')) {
       servers = arg
         .slice('--servers='.length)
@@ -57,10 +62,26 @@ function parseArgs(argv: string[]) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 16) usage('--workers must be 1..16');
     sizes = { ...sizes, workers };
   }
-  return { which, scenarios, sizes, servers, profile };
+  // Throughput ramp overrides, e.g. to hold one rate long enough for a CPU profile.
+  if (rates) {
+    if (rates.some((r) => !(r > 0 && r <= 20_000))) usage('--rates must be numbers in 1..20000');
+    sizes = { ...sizes, throughput: { ...sizes.throughput, rates } };
+  }
+  if (stepMs !== undefined) {
+    if (!(stepMs >= 1000 && stepMs <= 120_000)) usage('--step-ms must be 1000..120000');
+    sizes = { ...sizes, throughput: { ...sizes.throughput, stepMs } };
+  }
+  // Only a plain run (both servers, stock sizes, no profiler) may replace a committed summary.
+  const standard =
+    servers.length === SERVER_KINDS.length &&
+    !profile &&
+    !rates &&
+    stepMs === undefined &&
+    workers === undefined;
+  return { which, scenarios, sizes, servers, profile, standard };
 }
 
-const { which, scenarios, sizes, servers, profile } = parseArgs(process.argv.slice(2));
+const { which, scenarios, sizes, servers, profile, standard } = parseArgs(process.argv.slice(2));
 const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const profileDir = profile ? join(ROOT, '.cache', 'loadtest', 'profiles', runId) : undefined;
 const started = Date.now();
@@ -161,7 +182,10 @@ function writeResults(outcome: ScenarioOutcome): void {
   const header = { runId, date: new Date().toISOString(), size: sizes.name, sizes, machine };
   const detail = join(RESULTS_DIR, `${runId}-${outcome.scenario}-${sizes.name}.json`);
   writeFileSync(detail, `${JSON.stringify({ ...header, ...outcome }, null, 2)}\n`);
-  const summary = join(RESULTS_DIR, `summary-${outcome.scenario}-${sizes.name}.json`);
+  const summary = join(
+    RESULTS_DIR,
+    `summary-${outcome.scenario}-${sizes.name}${standard ? '' : '-custom'}.json`,
+  );
   writeFileSync(
     summary,
     `${JSON.stringify({ ...header, scenario: outcome.scenario, targets: outcome.targets, tables: outcome.tables, errors: outcome.errors }, null, 2)}\n`,

@@ -50,6 +50,24 @@ function summarise(file: string, top: number): void {
     const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(dist|services|loadtest)\//, '$1/')}:${f.lineNumber + 1}`;
     functions.set(name, (functions.get(name) ?? 0) + us);
   }
+  // Native work (socket writes, crypto) is only meaningful with the code that asked for it:
+  // attribute it to the nearest caller outside Node's own modules.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nativeCallers = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const f = byId.get(id)!.callFrame;
+    if (f.url || f.functionName.startsWith('(')) continue;
+    let p = parent.get(id);
+    while (p !== undefined) {
+      const u = byId.get(p)!.callFrame.url;
+      if (u && !u.startsWith('node:')) break;
+      p = parent.get(p);
+    }
+    const caller = p === undefined ? '(unknown)' : area(byId.get(p)!.callFrame.url, '');
+    const key = `${f.functionName} ← ${caller}`;
+    nativeCallers.set(key, (nativeCallers.get(key) ?? 0) + us);
+  }
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
   const wall = (profile.endTime - profile.startTime) / 1e6;
   process.stdout.write(
@@ -60,6 +78,9 @@ function summarise(file: string, top: number): void {
     .sort((x, y) => y[1] - x[1])
     .slice(0, top))
     process.stdout.write(`  ${pct(us)}  ${a}\n`);
+  process.stdout.write('\n  native work by the package that caused it:\n');
+  for (const [name, us] of [...nativeCallers].sort((x, y) => y[1] - x[1]).slice(0, top))
+    process.stdout.write(`  ${pct(us)}  ${name}\n`);
   process.stdout.write('\n  hottest functions (self time):\n');
   for (const [name, us] of [...functions]
     .filter(([n]) => !n.startsWith('(idle)'))

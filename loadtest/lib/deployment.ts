@@ -26,6 +26,8 @@ export interface Deployment {
   nodes: ServerNode[];
   /** The handshake and URL for one user on node `nodeIndex`. */
   client(user: LoadUser, nodeIndex: number): ClientSpec;
+  /** Signalink's database (for per-send statistics); none for the baseline. */
+  databaseName?: string;
 }
 
 export interface DeployOptions {
@@ -139,7 +141,8 @@ export async function deploy(
     };
   }
 
-  const databaseUrl = await infra.createDatabase(options.tag.replace(/[^a-z0-9_]/g, '_'));
+  const databaseName = options.tag.replace(/[^a-z0-9_]/g, '_');
+  const databaseUrl = await infra.createDatabase(databaseName);
   const secret = randomBytes(32).toString('hex');
   const env: Record<string, string> = {
     NODE_ENV: 'production',
@@ -166,6 +169,7 @@ export async function deploy(
   const tokens = await mintTokens(secret, options.population.users);
   return {
     kind: 'signalink',
+    databaseName,
     nodes,
     client: (user, nodeIndex) => ({
       userId: user.id,

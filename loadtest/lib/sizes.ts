@@ -35,7 +35,7 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
     fanout: { members: 1000, messages: 300, warmup: 20, ratePerSecond: 10 },
     throughput: {
       channels: 500,
-      rates: [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000],
+      rates: [100, 200, 300, 400, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000],
       stepMs: 10_000,
       stopAboveP99Ms: 1000,
     },

@@ -4,6 +4,7 @@ import { Histogram, type Summary } from '../lib/histogram.js';
 import { sleep } from '../lib/paths.js';
 import type { ClientSpec, CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
+import { InfraCounters } from '../lib/infra-counters.js';
 import { makePopulation } from '../lib/seed.js';
 import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
 
@@ -28,6 +29,9 @@ export interface ThroughputStep {
   generatorEventLoopP99Ms: number;
   /** Signalink's own send-handler timing and delivery-gap counters. */
   server: ServerStats | undefined;
+  /** Redis commands and PostgreSQL transactions per acked send (all nodes, whole step). */
+  redisCommandsPerSend: number;
+  pgTransactionsPerSend: number;
 }
 
 export interface ThroughputResult {
@@ -73,10 +77,16 @@ export const throughput: Scenario<ThroughputResult> = {
         const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
         if (failed > 0) throw new Error(`throughput/${kind}: ${failed} clients could not connect`);
 
+        const counters = InfraCounters.open(
+          ctx.infra.redisUrl,
+          ctx.infra.adminUrl,
+          deployment.databaseName,
+        );
         const step = async (offered: number, durationMs: number) => {
           await pool.all({ type: 'arm', perMessage: false, keepIds: false });
           const urls = deployment.nodes.map((n) => n.url);
           const serverBefore = await sampleServers(urls);
+          const countsBefore = await counters.read();
           const meter = new CpuMeter(
             deployment.nodes.map((n) => n.pid),
             ctx.infra,
@@ -95,6 +105,9 @@ export const throughput: Scenario<ThroughputResult> = {
           const collected = await pool.all<CollectResult>({ type: 'collect' });
           const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
           const server = serverDelta(serverBefore, await sampleServers(urls));
+          // Past the PostgreSQL statistics flush interval (1 s), so the step's commits count.
+          await sleep(1100);
+          const countsAfter = await counters.read();
           const ack = new Histogram();
           const delivery = new Histogram();
           const errors: Record<string, number> = {};
@@ -125,23 +138,31 @@ export const throughput: Scenario<ThroughputResult> = {
             cpu,
             generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
             server,
+            redisCommandsPerSend:
+              acked > 0 ? (countsAfter.redisCommands - countsBefore.redisCommands) / acked : NaN,
+            pgTransactionsPerSend:
+              acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
           };
           return result;
         };
 
-        await step(rates[0]!, WARMUP_MS);
         const result: ThroughputResult = { channels, steps: [], best: undefined };
-        for (const offered of rates) {
-          const s = await step(offered, stepMs);
-          result.steps.push(s);
-          ctx.log(
-            `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)}; send handler ${serverText(s.server)})`,
-          );
-          if (passes(s)) result.best = s;
-          const errorRate = s.sent > 0 ? (s.sent - s.acked) / s.sent : 1;
-          if (s.ack.p99 > stopAboveP99Ms || errorRate > 0.01) break;
-          // Let a backlog from this step drain so the next one starts clean.
-          await sleep(1000);
+        try {
+          await step(rates[0]!, WARMUP_MS);
+          for (const offered of rates) {
+            const s = await step(offered, stepMs);
+            result.steps.push(s);
+            ctx.log(
+              `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)}; send handler ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend)} pg xacts)`,
+            );
+            if (passes(s)) result.best = s;
+            const errorRate = s.sent > 0 ? (s.sent - s.acked) / s.sent : 1;
+            if (s.ack.p99 > stopAboveP99Ms || errorRate > 0.01) break;
+            // Let a backlog from this step drain so the next one starts clean.
+            await sleep(1000);
+          }
+        } finally {
+          await counters.close();
         }
         return result;
       },
@@ -171,6 +192,8 @@ export const throughput: Scenario<ThroughputResult> = {
           'CPU (% of a core)',
           'gen loop p99 ms',
           'inside the send handler',
+          'redis cmds/send',
+          'pg xacts/send',
         ],
         rows: entries.flatMap(([kind, r]) =>
           r.steps.map((s) => [
@@ -185,6 +208,8 @@ export const throughput: Scenario<ThroughputResult> = {
             cpuText(s.cpu),
             fmt(s.generatorEventLoopP99Ms),
             serverText(s.server),
+            fmt(s.redisCommandsPerSend),
+            fmt(s.pgTransactionsPerSend),
           ]),
         ),
       },
