@@ -37,7 +37,10 @@ export interface SignalinkClientOptions {
   token: string | TokenSource;
   /** How long one attempt waits for its ack before it counts as lost (default 5000). */
   ackTimeoutMs?: number;
-  /** How long connect() waits for the first connection (default 20000). */
+  /**
+   * How long connect() waits for the first connection before it gives up and closes the client
+   * (default 20000); 0 waits as long as it takes (an app that should outlast an outage).
+   */
   connectTimeoutMs?: number;
   /** Messages per channel.sync page (default 200, the contract's maximum). */
   syncPageSize?: number;
@@ -138,16 +141,15 @@ export class SignalinkClient {
       return Promise.reject(new SignalinkError('UNAVAILABLE', 'client is closed'));
     if (this.firstConnect) return this.firstConnect;
     this.firstConnect = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          finish(
-            new SignalinkError(
-              'UNAVAILABLE',
-              `could not connect within ${this.options.connectTimeoutMs ?? 20000} ms`,
-            ),
-          ),
-        this.options.connectTimeoutMs ?? 20000,
-      );
+      const limitMs = this.options.connectTimeoutMs ?? 20000;
+      const timer =
+        limitMs > 0
+          ? setTimeout(
+              () =>
+                finish(new SignalinkError('UNAVAILABLE', `could not connect within ${limitMs} ms`)),
+              limitMs,
+            )
+          : undefined;
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.settleFirstConnect = undefined;

@@ -68,6 +68,7 @@ export class ChatStore {
     { sentAt: number; idle?: ReturnType<typeof setTimeout> }
   >();
   private readonly unsubscribe: (() => void)[] = [];
+  private loaded = false;
 
   constructor(
     readonly rest: SignalinkRest,
@@ -84,7 +85,8 @@ export class ChatStore {
       notice: undefined,
       signedOut: undefined,
     };
-    this.client = new SignalinkClient({ url: rest.baseUrl, token: rest });
+    // A page keeps trying for as long as it is open, however long the server is away.
+    this.client = new SignalinkClient({ url: rest.baseUrl, token: rest, connectTimeoutMs: 0 });
   }
 
   subscribe(listener: () => void): () => void {
@@ -131,8 +133,8 @@ export class ChatStore {
         const wasDown = this.state.connection === 'reconnecting';
         this.state.connection = state;
         if (state !== 'connected') this.state.caughtUp = false;
-        // Memberships may have changed while away.
-        if (state === 'connected' && wasDown) this.scheduleReload();
+        // Memberships may have changed while away, or the first load may have failed.
+        if (state === 'connected' && (wasDown || !this.loaded)) this.scheduleReload();
         this.changed();
       }),
       c.on('caughtUp', () => {
@@ -146,8 +148,14 @@ export class ChatStore {
         }
       }),
     );
-    await this.loadChannels();
-    await c.connect();
+    const connected = c.connect();
+    try {
+      await this.loadChannels();
+    } catch (err) {
+      // Retried when the connection comes up.
+      this.notify(`Could not load your channels: ${errorText(err)}`);
+    }
+    await connected;
     void this.refreshPresence();
   }
 
@@ -178,6 +186,9 @@ export class ChatStore {
 
   async loadChannels(): Promise<void> {
     const list = await this.rest.channels();
+    this.loaded = true;
+    if (this.state.notice?.startsWith('Could not load your channels'))
+      this.state.notice = undefined;
     const seen = new Set<string>();
     for (const channel of list) {
       seen.add(channel.id);

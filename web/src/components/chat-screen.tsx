@@ -1,5 +1,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { OwnUser, SignalinkRest } from '../../../services/client/index.js';
+import {
+  SignalinkError,
+  type OwnUser,
+  type SignalinkRest,
+} from '../../../services/client/index.js';
 import { ChatStore } from '../chat-store.js';
 import { useStore } from '../use-store.js';
 import { ChannelList } from './channel-list.js';
@@ -47,11 +51,12 @@ export function ChatScreen({ rest, me, onSignedOut }: Props) {
   const [query, setQuery] = useState<string | undefined>();
 
   useEffect(() => {
-    store
-      .start()
-      .catch((err: unknown) =>
-        store.notify(`Could not connect: ${err instanceof Error ? err.message : String(err)}`),
-      );
+    store.start().catch((err: unknown) => {
+      if (err instanceof SignalinkError && err.code === 'UNAUTHENTICATED') {
+        void rest.logout();
+        onSignedOut('Your session has ended. Please sign in again.');
+      } else store.notify(`Could not connect: ${err instanceof Error ? err.message : String(err)}`);
+    });
     const onVisible = () => {
       if (store.state.activeId) store.markReadSoon(store.state.activeId);
     };
