@@ -4,6 +4,7 @@
  * Redis on loopback, then for each scenario runs Signalink and the baseline one after the
  * other with the same load, prints the tables and writes loadtest/results/.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -88,6 +89,8 @@ const started = Date.now();
 const log = (message: string) =>
   process.stderr.write(`[loadtest +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
+// Read now: the build that run.sh just made is what the servers run, whatever changes later.
+const code = codeVersion();
 const registry = new ProcessRegistry();
 let infra: Infra | undefined;
 let cleaning: Promise<void> | undefined;
@@ -168,6 +171,27 @@ async function main(): Promise<number> {
   return failures === 0 ? 0 : 1;
 }
 
+/**
+ * The commit the servers were built from, and whether services/ had uncommitted changes (the
+ * run measures the working tree that `npm run build` compiled).
+ */
+function codeVersion(): { commit: string; servicesDirty: boolean } {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  try {
+    return {
+      commit: git('rev-parse', 'HEAD'),
+      servicesDirty: git('status', '--porcelain', 'services') !== '',
+    };
+  } catch {
+    return { commit: 'unknown', servicesDirty: true };
+  }
+}
+
 /** Full detail (timestamped, git-ignored) and a small per-scenario summary meant for review. */
 function writeResults(outcome: ScenarioOutcome): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -179,7 +203,14 @@ function writeResults(outcome: ScenarioOutcome): void {
     loadAverageBefore: outcome.loadAverageBefore,
     shared: 'other engineers ran tests on the same 2 cores during the run',
   };
-  const header = { runId, date: new Date().toISOString(), size: sizes.name, sizes, machine };
+  const header = {
+    runId,
+    date: new Date().toISOString(),
+    size: sizes.name,
+    sizes,
+    machine,
+    code,
+  };
   const detail = join(RESULTS_DIR, `${runId}-${outcome.scenario}-${sizes.name}.json`);
   writeFileSync(detail, `${JSON.stringify({ ...header, ...outcome }, null, 2)}\n`);
   const summary = join(

@@ -8,7 +8,22 @@ import knexFactory, { type Knex } from 'knex';
  */
 export interface InfraCounts {
   redisCommands: number;
+  redisByCommand: Record<string, number>;
   pgTransactions: number;
+}
+
+/** `after − before` per Redis command, divided by `per` (e.g. acked sends), largest first. */
+export function redisCommandsPer(
+  before: InfraCounts,
+  after: InfraCounts,
+  per: number,
+): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const [cmd, n] of Object.entries(after.redisByCommand)) {
+    const delta = n - (before.redisByCommand[cmd] ?? 0);
+    if (delta > 0 && per > 0) out.push([cmd, Math.round((delta / per) * 100) / 100]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
 }
 
 export class InfraCounters {
@@ -29,8 +44,12 @@ export class InfraCounters {
   async read(): Promise<InfraCounts> {
     const info = await this.redis.info('commandstats');
     let redisCommands = 0;
-    for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm))
-      if (m[1] !== 'info') redisCommands += Number(m[2]);
+    const redisByCommand: Record<string, number> = {};
+    for (const m of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
+      if (m[1] === 'info') continue;
+      redisCommands += Number(m[2]);
+      redisByCommand[m[1]!] = Number(m[2]);
+    }
     let pgTransactions = 0;
     if (this.databaseName) {
       // Statistics reach the shared view when backends go idle; ask for a fresh snapshot.
@@ -43,7 +62,7 @@ export class InfraCounters {
       ).rows;
       pgTransactions = Number(rows[0]?.n ?? 0);
     }
-    return { redisCommands, pgTransactions };
+    return { redisCommands, redisByCommand, pgTransactions };
   }
 
   async close(): Promise<void> {

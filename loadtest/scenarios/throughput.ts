@@ -4,7 +4,7 @@ import { Histogram, type Summary } from '../lib/histogram.js';
 import { sleep } from '../lib/paths.js';
 import type { ClientSpec, CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
-import { InfraCounters } from '../lib/infra-counters.js';
+import { InfraCounters, redisCommandsPer } from '../lib/infra-counters.js';
 import { makePopulation } from '../lib/seed.js';
 import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
 
@@ -31,6 +31,7 @@ export interface ThroughputStep {
   server: ServerStats | undefined;
   /** Redis commands and PostgreSQL transactions per acked send (all nodes, whole step). */
   redisCommandsPerSend: number;
+  redisByCommandPerSend: Record<string, number>;
   pgTransactionsPerSend: number;
 }
 
@@ -140,6 +141,7 @@ export const throughput: Scenario<ThroughputResult> = {
             server,
             redisCommandsPerSend:
               acked > 0 ? (countsAfter.redisCommands - countsBefore.redisCommands) / acked : NaN,
+            redisByCommandPerSend: redisCommandsPer(countsBefore, countsAfter, acked),
             pgTransactionsPerSend:
               acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
           };
