@@ -213,8 +213,11 @@ export class ChatStore {
           readPointers: new Map(),
         });
       }
-      // Everything up to lastSeq is accounted for (as history or in the unread count).
-      this.client.track(channel.id, channel.lastSeq);
+      // A new channel starts at lastSeq: everything before is history or counted as unread.
+      // A tracked one is left to the SDK, whose catch-up may still be delivering messages
+      // that this response already counts.
+      if (this.client.lastSeq(channel.id) === undefined)
+        this.client.track(channel.id, channel.lastSeq);
     }
     for (const id of [...this.state.channels.keys()]) if (!seen.has(id)) this.forgetChannel(id);
     this.changed();
@@ -274,7 +277,13 @@ export class ChatStore {
     if (!ch.historyLoaded) {
       loads.push(
         this.rest.history(channelId, { limit: PAGE }).then((page) => {
-          ch.messages = mergeMessages(ch.messages, page.messages);
+          // Live messages from before this page may be separated from it by a hole; older
+          // pages bring them back in order.
+          const oldest = page.messages[0]?.seq ?? 0;
+          ch.messages = mergeMessages(
+            ch.messages.filter((m) => m.seq >= oldest),
+            page.messages,
+          );
           ch.hasOlder = page.hasMore;
           ch.historyLoaded = true;
           const newest = page.messages.at(-1)?.seq ?? 0;
