@@ -55,6 +55,9 @@ export class RateLimits {
           points,
           duration,
           keyPrefix,
+          // While Redis is reconnecting, go straight to the insurance limiter: waiting for
+          // ioredis's retries would add seconds to every request.
+          rejectIfRedisNotReady: true,
           insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix }),
         });
       };
