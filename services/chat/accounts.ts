@@ -46,7 +46,11 @@ export class AccountService {
 
   private async startSession(row: UserRow): Promise<Session> {
     const refresh = await this.refreshTokens.issue(row.id);
-    const accessToken = await this.accessTokens.issue({ userId: row.id, username: row.username, sessionId: refresh.familyId });
+    const accessToken = await this.accessTokens.issue({
+      userId: row.id,
+      username: row.username,
+      sessionId: refresh.familyId,
+    });
     return { user: this.own(row), accessToken, refreshToken: refresh.token };
   }
 
@@ -70,32 +74,40 @@ export class AccountService {
       return this.startSession(row!);
     } catch (err) {
       // Lost a race with a concurrent registration of the same name or address.
-      if (isPgError(err, UNIQUE_VIOLATION)) throw new AppError('CONFLICT', 'username or email already taken');
+      if (isPgError(err, UNIQUE_VIOLATION))
+        throw new AppError('CONFLICT', 'username or email already taken');
       throw err;
     }
   }
 
   async login(login: string, password: string, ip: string): Promise<Session> {
-    const limitKey = `${ip}:${login.toLowerCase()}`;
-    await this.limits.consume('login', limitKey);
     const row = (await this.db('users')
       .whereRaw('lower(username) = lower(?)', [login])
       .orWhereRaw('lower(email) = lower(?)', [login])
       .first()) as UserRow | undefined;
+    // Keyed by the account when there is one, so its username and its email share one budget.
+    const limitKey = `${ip}:${row ? row.id : login.toLowerCase()}`;
+    await this.limits.consume('login', limitKey);
     if (!row) {
       await burnPasswordCheck(password);
       throw new AppError('UNAUTHENTICATED', 'wrong login or password');
     }
-    if (!(await verifyPassword(row.password_hash, password))) throw new AppError('UNAUTHENTICATED', 'wrong login or password');
+    if (!(await verifyPassword(row.password_hash, password)))
+      throw new AppError('UNAUTHENTICATED', 'wrong login or password');
     await this.limits.reset('login', limitKey);
     return this.startSession(row);
   }
 
   async refresh(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }> {
     const { userId, issued } = await this.refreshTokens.rotate(refreshToken);
-    const row = (await this.db('users').where({ id: userId }).first('username')) as { username: string } | undefined;
+    const row = (await this.db('users').where({ id: userId }).first('username')) as
+      { username: string } | undefined;
     if (!row) throw new AppError('UNAUTHENTICATED', 'user no longer exists');
-    const accessToken = await this.accessTokens.issue({ userId, username: row.username, sessionId: issued.familyId });
+    const accessToken = await this.accessTokens.issue({
+      userId,
+      username: row.username,
+      sessionId: issued.familyId,
+    });
     return { accessToken, refreshToken: issued.token };
   }
 
@@ -114,7 +126,10 @@ export class AccountService {
     if (patch.displayName !== undefined) changes.display_name = patch.displayName;
     if (patch.avatarUrl !== undefined) changes.avatar_url = patch.avatarUrl;
     if (patch.statusMessage !== undefined) changes.status_message = patch.statusMessage;
-    if (Object.keys(changes).length > 0) await this.db('users').where({ id: userId }).update({ ...changes, updated_at: this.db.fn.now() });
+    if (Object.keys(changes).length > 0)
+      await this.db('users')
+        .where({ id: userId })
+        .update({ ...changes, updated_at: this.db.fn.now() });
     return this.me(userId);
   }
 
@@ -129,7 +144,11 @@ export class AccountService {
     const q = this.db('users').limit(limit);
     if (query) {
       const prefix = `${escapeLike(query.toLowerCase())}%`;
-      q.where((w) => w.whereRaw('lower(username) like ?', [prefix]).orWhereRaw('lower(display_name) like ?', [prefix]));
+      q.where((w) =>
+        w
+          .whereRaw('lower(username) like ?', [prefix])
+          .orWhereRaw('lower(display_name) like ?', [prefix]),
+      );
       q.orderByRaw('(lower(username) = ?) desc, lower(username) asc', [query.toLowerCase()]);
     } else {
       q.orderByRaw('lower(username) asc');
@@ -140,7 +159,9 @@ export class AccountService {
 
 function conflictFor(input: RegisterInput, taken: { username: string; email: string }[]): AppError {
   const fields: { path: string; message: string }[] = [];
-  if (taken.some((t) => t.username.toLowerCase() === input.username.toLowerCase())) fields.push({ path: 'username', message: 'already taken' });
-  if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase())) fields.push({ path: 'email', message: 'already registered' });
+  if (taken.some((t) => t.username.toLowerCase() === input.username.toLowerCase()))
+    fields.push({ path: 'username', message: 'already taken' });
+  if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase()))
+    fields.push({ path: 'email', message: 'already registered' });
   return new AppError('CONFLICT', 'username or email already taken', { fields });
 }

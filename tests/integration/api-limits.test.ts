@@ -50,10 +50,17 @@ describe('login attempts (LOGIN_ATTEMPTS_PER_15_MINUTES=3)', () => {
       await anon.post('/auth/login', { login: user.username, password: 'correct horse battery' }),
       15 * 60_000,
     );
-    // Letter case does not give an attacker fresh attempts.
+    // Neither letter case nor the account's email gives an attacker fresh attempts.
     expectRateLimited(
       await anon.post('/auth/login', {
         login: user.username.toUpperCase(),
+        password: 'correct horse battery',
+      }),
+      15 * 60_000,
+    );
+    expectRateLimited(
+      await anon.post('/auth/login', {
+        login: `${user.username}@example.test`,
         password: 'correct horse battery',
       }),
       15 * 60_000,
