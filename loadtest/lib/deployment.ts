@@ -17,6 +17,8 @@ export interface ServerNode {
   pid: number;
   child: ChildProcess;
   output(): string;
+  /** Structured log lines seen so far, counted by level and message. */
+  logCounts(): Record<string, number>;
   /** Resolves once the process is gone. */
   exited: Promise<void>;
 }
@@ -88,6 +90,26 @@ async function startNode(
     PORT: String(port),
     HOST: '127.0.0.1',
   });
+  // Signalink logs JSON lines (pino); count them by level and message over the whole run,
+  // since the output tail mostly shows shutdown.
+  const counts: Record<string, number> = {};
+  let partial = '';
+  const countLines = (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const entry = JSON.parse(line) as { level?: number; msg?: string };
+        const key = `${entry.level ?? '?'} ${entry.msg ?? ''}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+      } catch {
+        // not a log line
+      }
+    }
+  };
+  child.stdout?.on('data', countLines);
+  child.stderr?.on('data', countLines);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -98,6 +120,7 @@ async function startNode(
     pid: child.pid!,
     child,
     output,
+    logCounts: () => ({ ...counts }),
     exited,
   };
   await waitReady(node);

@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deploy,
@@ -8,6 +9,7 @@ import {
   type ServerKind,
 } from './deployment.js';
 import type { Infra } from './infra.js';
+import { ROOT } from './paths.js';
 import { cpuSeconds, treeCpuSeconds, type ProcessRegistry } from './processes.js';
 import type { Table, TargetCheck } from './report.js';
 import type { Sizes } from './sizes.js';
@@ -52,6 +54,16 @@ export async function withDeployment<T>(
     await pool.close();
     await undeploy(deployment, cpuProfileDir ? 30_000 : 5000);
     if (cpuProfileDir) ctx.log(`CPU profiles in ${cpuProfileDir}`);
+    // The servers' last output (warnings, errors), for looking into a surprising result.
+    const logDir = join(ROOT, '.cache', 'loadtest', 'logs', ctx.runId);
+    mkdirSync(logDir, { recursive: true });
+    for (const node of deployment.nodes) {
+      writeFileSync(join(logDir, `${options.scenario}-${node.name}.log`), node.output());
+      writeFileSync(
+        join(logDir, `${options.scenario}-${node.name}.counts.json`),
+        JSON.stringify(node.logCounts(), null, 2),
+      );
+    }
   }
 }
 
