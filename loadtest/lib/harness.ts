@@ -75,6 +75,8 @@ export interface CpuUsage {
   loadWorkers: number;
   /** The machine's 1-minute load average at the end (others share these 2 cores). */
   loadAverage: number;
+  /** Length of the interval. */
+  seconds: number;
 }
 
 export class CpuMeter {
@@ -108,6 +110,7 @@ export class CpuMeter {
       redis: pct(n + 1),
       loadWorkers: workerCpuMs / 10 / seconds,
       loadAverage: loadavg()[0]!,
+      seconds,
     };
   }
 }

@@ -42,6 +42,14 @@ export interface ThroughputResult {
   best: ThroughputStep | undefined;
 }
 
+/** Server-side CPU per acked send: what one persisted, delivered message costs the machine. */
+function cpuPerSend(s: ThroughputStep): string {
+  if (s.acked <= 0) return '-';
+  const ms = (pct: number) => (pct * 10 * s.cpu.seconds) / s.acked;
+  const gw = s.cpu.gateways.reduce((a, b) => a + b, 0);
+  return `${fmt(ms(gw + s.cpu.postgres + s.cpu.redis), 2)} (${fmt(ms(gw), 2)}+${fmt(ms(s.cpu.postgres), 2)}+${fmt(ms(s.cpu.redis), 2)})`;
+}
+
 /** A step counts only if every send was acked and the p99 stayed under the limit. */
 const passes = (s: ThroughputStep) =>
   s.ack.p99 < ACK_P99_LIMIT_MS && s.acked === s.sent && s.sent > 0;
@@ -194,6 +202,7 @@ export const throughput: Scenario<ThroughputResult> = {
           'CPU (% of a core)',
           'gen loop p99 ms',
           'inside the send handler',
+          'server CPU ms/send (gw+pg+redis)',
           'redis cmds/send',
           'pg xacts/send',
         ],
@@ -210,6 +219,7 @@ export const throughput: Scenario<ThroughputResult> = {
             cpuText(s.cpu),
             fmt(s.generatorEventLoopP99Ms),
             serverText(s.server),
+            cpuPerSend(s),
             fmt(s.redisCommandsPerSend),
             fmt(s.pgTransactionsPerSend),
           ]),
