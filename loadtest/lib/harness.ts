@@ -117,5 +117,5 @@ export class CpuMeter {
 
 export const cpuText = (c: CpuUsage | undefined): string =>
   c
-    ? `gw ${c.gateways.map((g) => g.toFixed(0)).join('+')}% pg ${c.postgres.toFixed(0)}% redis ${c.redis.toFixed(0)}% gen ${c.loadWorkers.toFixed(0)}%`
+    ? `gw ${c.gateways.map((g) => g.toFixed(0)).join('+')}% pg ${c.postgres.toFixed(0)}% redis ${c.redis.toFixed(0)}% gen ${c.loadWorkers.toFixed(0)}% (load ${c.loadAverage.toFixed(1)})`
     : '-';
