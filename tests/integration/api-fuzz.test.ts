@@ -325,13 +325,11 @@ function mutations(ep: Endpoint): fc.Arbitrary<Mutation> {
         body: JSON.stringify(ep.valid()),
         contentType,
       })),
-    fc
-      .constantFrom('gzip', 'deflate', 'br', 'compress', 'x-unknown')
-      .map((encoding) => ({
-        label: `content encoding ${encoding}`,
-        body: JSON.stringify(ep.valid()),
-        encoding,
-      })),
+    fc.constantFrom('gzip', 'deflate', 'br', 'compress', 'x-unknown').map((encoding) => ({
+      label: `content encoding ${encoding}`,
+      body: JSON.stringify(ep.valid()),
+      encoding,
+    })),
     // An unknown field next to a valid body (requests are strict).
     fc
       .tuple(
@@ -349,18 +347,14 @@ function mutations(ep: Endpoint): fc.Arbitrary<Mutation> {
           label: `${name}: wrong type`,
           body: JSON.stringify({ ...ep.valid(), [name]: v }),
         })),
-        fc
-          .anything({ maxDepth: 6 })
-          .map((v) => ({
-            label: `${name}: nested junk`,
-            body: JSON.stringify({ ...ep.valid(), [name]: [[v], { deep: v }] }),
-          })),
-        fc
-          .integer({ min: 4097, max: 80_000 })
-          .map((n) => ({
-            label: `${name}: huge string`,
-            body: JSON.stringify({ ...ep.valid(), [name]: 'x'.repeat(n) }),
-          })),
+        fc.anything({ maxDepth: 6 }).map((v) => ({
+          label: `${name}: nested junk`,
+          body: JSON.stringify({ ...ep.valid(), [name]: [[v], { deep: v }] }),
+        })),
+        fc.integer({ min: 4097, max: 80_000 }).map((n) => ({
+          label: `${name}: huge string`,
+          body: JSON.stringify({ ...ep.valid(), [name]: 'x'.repeat(n) }),
+        })),
       ),
     ),
   ];
