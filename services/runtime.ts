@@ -27,6 +27,7 @@ import { startGateway } from './gateway/server.js';
 import { createPipelineEvents } from './events/presence-events.js';
 import { createEventBus } from './events/select-engine.js';
 import { startRelay } from './relay/role.js';
+import { startAnalytics } from './analytics/role.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -54,7 +55,7 @@ const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   },
   gateway: startGateway,
   relay: startRelay,
-  analytics: notYetAvailable('analytics'),
+  analytics: startAnalytics,
   notifier: notYetAvailable('notifier'),
   operator: notYetAvailable('operator'),
 };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './0001_initial.js';
+import * as eventPipeline from './0002_event_pipeline.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 // Migrations are imported statically so the same list works from TypeScript sources and dist.
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_event_pipeline': eventPipeline,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -59,9 +59,7 @@ export interface TopicRecord {
 }
 
 /** Reads a topic from the beginning in the background; `records` grows as they arrive. */
-export async function tailTopic(
-  topic: string,
-): Promise<{
+export async function tailTopic(topic: string): Promise<{
   records: TopicRecord[];
   waitFor(pred: (r: TopicRecord[]) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -114,4 +112,64 @@ export async function waitUntil(
       throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Moves a consumer group's committed offsets back to the start of every partition of
+ * `topics`, as if its commits had been lost: the next member redelivers everything.
+ */
+export async function rewindGroup(groupId: string, topics: string[]): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'test-rewinder',
+    brokers: requiredEnv('KAFKA_BROKERS').split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = new Map<string, number[]>();
+  for (const topic of topics)
+    partitions.set(
+      topic,
+      (await admin.fetchTopicOffsets(topic)).map((p) => p.partition),
+    );
+  await admin.disconnect();
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 20,
+  });
+  let joined!: () => void;
+  const done = new Promise<void>((res) => (joined = res));
+  consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  await consumer.connect();
+  await consumer.subscribe({ topics });
+  await consumer.run({ autoCommit: false, eachBatch: async () => {} });
+  await done;
+  await consumer.commitOffsets(
+    [...partitions].flatMap(([topic, ps]) =>
+      ps.map((partition) => ({ topic, partition, offset: '0' })),
+    ),
+  );
+  await consumer.disconnect();
+}
+
+/** Publishes records as they are (a duplicate of an event keeps its eventId). */
+export async function produceRaw(
+  topic: string,
+  records: { key: string | null; value: unknown }[],
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'test-producer',
+    brokers: requiredEnv('KAFKA_BROKERS').split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: records.map((r) => ({ key: r.key, value: JSON.stringify(r.value) })),
+  });
+  await producer.disconnect();
 }

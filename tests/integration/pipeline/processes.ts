@@ -14,6 +14,8 @@ export interface ChildSignalink {
   logs: { msg?: string; level?: number; [k: string]: unknown }[];
   waitForLog(msg: string, timeoutMs?: number): Promise<void>;
   hasLogged(msg: string): boolean;
+  /** The HTTP port it listens on, once it has logged "signalink listening". */
+  baseUrl(): Promise<string>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
@@ -70,6 +72,14 @@ export function spawnSignalink(env: Record<string, string>, label: string): Chil
         timeoutMs,
         `${label} to log "${msg}"`,
       );
+    },
+    baseUrl: async () => {
+      await waitUntil(
+        () => logs.some((l) => l.msg === 'signalink listening'),
+        30_000,
+        `${label} to listen`,
+      );
+      return `http://127.0.0.1:${String(logs.find((l) => l.msg === 'signalink listening')!.port)}`;
     },
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
