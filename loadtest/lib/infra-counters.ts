@@ -36,7 +36,7 @@ export class InfraCounters {
   static open(redisUrl: string, adminUrl: string, databaseName: string | undefined): InfraCounters {
     return new InfraCounters(
       new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }),
-      knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } }),
+      knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 2 } }),
       databaseName,
     );
   }
@@ -63,6 +63,46 @@ export class InfraCounters {
       pgTransactions = Number(rows[0]?.n ?? 0);
     }
     return { redisCommands, redisByCommand, pgTransactions };
+  }
+
+  /**
+   * Samples what the database's backends are doing every `everyMs` until the returned stop
+   * function is called: a wait-event profile of PostgreSQL (running, waiting for a row or
+   * object lock, for I/O, or mid-transaction for the gateway), as average backends per state.
+   */
+  sampleWaits(everyMs = 100): () => Promise<Record<string, number>> {
+    const totals: Record<string, number> = {};
+    let samples = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running && this.databaseName) {
+        const rows = (
+          await this.pg.raw<{ rows: { state: string; n: string }[] }>(
+            // 'idle in transaction': mid-transaction, waiting for the gateway's next statement.
+            `select case when state = 'idle in transaction' then 'idle in transaction'
+                         else coalesce(wait_event_type || ':' || wait_event, 'on CPU') end as state,
+                    count(*) as n
+               from pg_stat_activity
+              where datname = ? and state in ('active', 'idle in transaction')
+                and pid <> pg_backend_pid()
+              group by 1`,
+            [this.databaseName],
+          )
+        ).rows;
+        samples += 1;
+        for (const r of rows) totals[r.state] = (totals[r.state] ?? 0) + Number(r.n);
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+    })();
+    return async () => {
+      running = false;
+      await loop;
+      const out: [string, number][] = Object.entries(totals).map(([k, v]) => [
+        k,
+        Math.round((v / Math.max(samples, 1)) * 100) / 100,
+      ]);
+      return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+    };
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,8 @@ export interface ThroughputStep {
   redisCommandsPerSend: number;
   redisByCommandPerSend: Record<string, number>;
   pgTransactionsPerSend: number;
+  /** Average PostgreSQL backends per state (wait event) during the step. */
+  pgWaits: Record<string, number>;
 }
 
 export interface ThroughputResult {
@@ -49,6 +51,12 @@ function cpuPerSend(s: ThroughputStep): string {
   const gw = s.cpu.gateways.reduce((a, b) => a + b, 0);
   return `${fmt(ms(gw + s.cpu.postgres + s.cpu.redis), 2)} (${fmt(ms(gw), 2)}+${fmt(ms(s.cpu.postgres), 2)}+${fmt(ms(s.cpu.redis), 2)})`;
 }
+
+const waitsText = (w: Record<string, number>): string =>
+  Object.entries(w)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || '-';
 
 /** A step counts only if every send was acked and the p99 stayed under the limit. */
 const passes = (s: ThroughputStep) =>
@@ -96,6 +104,7 @@ export const throughput: Scenario<ThroughputResult> = {
           const urls = deployment.nodes.map((n) => n.url);
           const serverBefore = await sampleServers(urls);
           const countsBefore = await counters.read();
+          const stopWaits = counters.sampleWaits();
           const meter = new CpuMeter(
             deployment.nodes.map((n) => n.pid),
             ctx.infra,
@@ -113,6 +122,7 @@ export const throughput: Scenario<ThroughputResult> = {
           await sleep(1000);
           const collected = await pool.all<CollectResult>({ type: 'collect' });
           const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
+          const pgWaits = await stopWaits();
           const server = serverDelta(serverBefore, await sampleServers(urls));
           // Past the PostgreSQL statistics flush interval (1 s), so the step's commits count.
           await sleep(1100);
@@ -150,6 +160,7 @@ export const throughput: Scenario<ThroughputResult> = {
             redisCommandsPerSend:
               acked > 0 ? (countsAfter.redisCommands - countsBefore.redisCommands) / acked : NaN,
             redisByCommandPerSend: redisCommandsPer(countsBefore, countsAfter, acked),
+            pgWaits,
             pgTransactionsPerSend:
               acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
           };
@@ -205,6 +216,7 @@ export const throughput: Scenario<ThroughputResult> = {
           'server CPU ms/send (gw+pg+redis)',
           'redis cmds/send',
           'pg xacts/send',
+          'pg backends busy (avg)',
         ],
         rows: entries.flatMap(([kind, r]) =>
           r.steps.map((s) => [
@@ -222,6 +234,7 @@ export const throughput: Scenario<ThroughputResult> = {
             cpuPerSend(s),
             fmt(s.redisCommandsPerSend),
             fmt(s.pgTransactionsPerSend),
+            waitsText(s.pgWaits),
           ]),
         ),
       },
