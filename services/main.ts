@@ -34,7 +34,7 @@ if (command === 'migrate') {
     log.fatal('DATABASE_URL is required for migrate');
     process.exit(2);
   }
-  const db = createDatabase(config.databaseUrl, 2);
+  const db = createDatabase(config.databaseUrl, 2, log);
   try {
     const applied = await migrate(db, log);
     log.info({ applied: applied.length }, 'migrations up to date');

@@ -82,7 +82,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       releases.push(() => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const db: Database = createDatabase(databaseUrl, config.databasePoolMax);
+    const db: Database = createDatabase(databaseUrl, config.databasePoolMax, log);
     releases.push(() => db.destroy());
     await migrate(db, log);
 

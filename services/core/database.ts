@@ -8,12 +8,19 @@ export type Database = Knex;
 // bigint columns (seq, counters) stay below 2^53 for any realistic channel; parse them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createDatabase(url: string, poolMax: number): Database {
+export function createDatabase(url: string, poolMax: number, log: Logger): Database {
   return knexFactory({
     client: 'pg',
     connection: { connectionString: url, application_name: 'signalink' },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10000,
+    // knex reports lost connections itself; keep that in the structured log, not on stderr.
+    log: {
+      warn: (message: unknown) => log.warn({ detail: String(message) }, 'database'),
+      error: (message: unknown) => log.error({ detail: String(message) }, 'database'),
+      deprecate: (message: unknown) => log.debug({ detail: String(message) }, 'database'),
+      debug: (message: unknown) => log.debug({ detail: String(message) }, 'database'),
+    },
   });
 }
 

@@ -1,7 +1,6 @@
-import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server } from 'socket.io';
-import { createRedis } from '../core/redis.js';
 import type { RoleContext, RoleHandle } from '../role.js';
+import { createStreamsAdapter } from './adapter.js';
 import { Broadcaster } from './broadcast.js';
 
 /**
@@ -12,17 +11,8 @@ import { Broadcaster } from './broadcast.js';
  */
 export async function startPublisher(ctx: RoleContext): Promise<RoleHandle> {
   if (!ctx.config.redisUrl) return { stop: async () => {} };
-  const redis = createRedis(ctx.config.redisUrl, ctx.log, 'publisher');
-  const prefix = ctx.config.redisKeyPrefix;
-  const io = new Server({
-    adapter: createAdapter(redis, {
-      streamName: `${prefix}socket.io`,
-      maxLen: ctx.config.gateway.streamMaxLen,
-      sessionKeyPrefix: `${prefix}sio:session:`,
-      channelPrefix: `${prefix}socket.io`,
-      onlyPlaintext: true,
-    }),
-  });
+  const { adapter, redis } = createStreamsAdapter(ctx.config, ctx.log, 'publisher');
+  const io = new Server({ adapter });
   ctx.fanout.attach(new Broadcaster(io, undefined, true, ctx.log));
   return {
     stop: async () => {

@@ -1,10 +1,9 @@
-import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server, type Socket } from 'socket.io';
 import { channelIdsOf, shareAChannel, usersSharingAChannel } from '../chat/access.js';
 import { AppError } from '../core/errors.js';
 import { SessionRevocations } from '../core/auth/session-revocations.js';
-import { createRedis, type Redis } from '../core/redis.js';
 import type { RoleContext, RoleHandle } from '../role.js';
+import { createStreamsAdapter } from './adapter.js';
 import { Broadcaster } from './broadcast.js';
 import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -41,9 +40,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   const rt: HandlerRuntime = { log, metrics, inflight };
   let draining = false;
 
-  let adapterRedis: Redis | undefined;
-  if (config.redisUrl) adapterRedis = createRedis(config.redisUrl, log, 'gateway-adapter');
-  const streamName = `${config.redisKeyPrefix}socket.io`;
+  const cluster = config.redisUrl
+    ? createStreamsAdapter(config, log, 'gateway-adapter')
+    : undefined;
 
   const io = new Server(ctx.http.server, {
     serveClient: false,
@@ -53,21 +52,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     pingTimeout: 20_000,
     cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins } : { origin: false },
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    ...(adapterRedis
-      ? {
-          adapter: createAdapter(adapterRedis, {
-            streamName,
-            maxLen: config.gateway.streamMaxLen,
-            readCount: 500,
-            blockTimeInMs: 5000,
-            sessionKeyPrefix: `${config.redisKeyPrefix}sio:session:`,
-            channelPrefix: `${config.redisKeyPrefix}socket.io`,
-            heartbeatInterval: 5000,
-            heartbeatTimeout: 10_000,
-            onlyPlaintext: true,
-          }),
-        }
-      : {}),
+    ...(cluster ? { adapter: cluster.adapter } : {}),
   });
 
   const sequencer = new ChannelSequencer({
@@ -85,7 +70,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     },
     onError: (err) => log.warn({ err }, 'could not read missing messages; will retry'),
   });
-  const broadcaster = new Broadcaster(io, sequencer, adapterRedis !== undefined, log);
+  const broadcaster = new Broadcaster(io, sequencer, cluster !== undefined, log);
   ctx.fanout.attach(broadcaster);
   const typing: TypingStore = ctx.redis
     ? new RedisTyping(ctx.redis, config.redisKeyPrefix)
@@ -277,13 +262,13 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     }
   }
 
-  const lagMonitor = adapterRedis
-    ? new StreamLagMonitor(io, adapterRedis, streamName, {
+  const lagMonitor = cluster
+    ? new StreamLagMonitor(io, cluster.redis, cluster.streamName, {
         onLag: (seconds) => metrics.adapterLag.set(seconds),
         onOverrun: () => {
           metrics.adapterOverruns.inc();
           log.warn(
-            { stream: streamName },
+            { stream: cluster.streamName },
             'this node fell behind the Redis stream past maxLen; catching up from PostgreSQL',
           );
           void checkHeads();
@@ -294,8 +279,8 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
 
   log.info(
     {
-      engine: adapterRedis ? 'redis-streams' : 'memory',
-      stream: adapterRedis ? streamName : undefined,
+      engine: cluster ? 'redis-streams' : 'memory',
+      stream: cluster?.streamName,
       maxLen: config.gateway.streamMaxLen,
     },
     'gateway ready',
@@ -323,7 +308,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       io.local.disconnectSockets(true);
       io.engine.close();
       io.of('/').adapter.close();
-      adapterRedis?.disconnect();
+      cluster?.redis.disconnect();
     },
   };
 }
