@@ -171,19 +171,33 @@ async function startKafka(children) {
     env: { ...process.env, OUT_DIR: out },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  let base;
-  // Three consecutive ports: probe until a run of them is free.
-  for (let attempt = 0; attempt < 20 && base === undefined; attempt++) {
-    const p = await freePort();
-    if (
-      p + 3 < 65535 &&
-      !(await tcpOpen(p + 1)) &&
-      !(await tcpOpen(p + 2)) &&
-      !(await tcpOpen(p + 3))
-    )
-      base = p;
+  // The broker needs four consecutive free ports (three brokers and the control port). Another
+  // process can take one between our probe and its bind, so a failed start is retried.
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const base = await consecutiveFreePorts(4);
+    try {
+      const child = await launchMockBroker(out, base, children);
+      return { brokers: child.brokers, controlPort: base + 3 };
+    } catch (err) {
+      lastError = err;
+    }
   }
-  const control = base + 3;
+  throw lastError;
+}
+
+async function consecutiveFreePorts(count) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = await freePort();
+    if (p + count >= 65535) continue;
+    let free = true;
+    for (let i = 1; i < count && free; i++) free = !(await tcpOpen(p + i));
+    if (free) return p;
+  }
+  throw new Error(`no run of ${count} free ports found`);
+}
+
+async function launchMockBroker(out, base, children) {
   const topics = [
     'signalink.messages:6',
     'signalink.receipts:6',
@@ -196,14 +210,18 @@ async function startKafka(children) {
     '-p',
     String(base),
     '-c',
-    String(control),
+    String(base + 3),
     ...topics.flatMap((t) => ['-t', t]),
   ];
   const child = spawn(join(out, 'mockbroker'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(children, 'kafka-mock', child);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
   const brokers = await new Promise((res, rej) => {
     let buf = '';
-    const timer = setTimeout(() => rej(new Error('kafka mock did not print BOOTSTRAP')), 20000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error('kafka mock did not print BOOTSTRAP'));
+    }, 20000);
     child.stdout.on('data', (d) => {
       buf += d;
       const m = /BOOTSTRAP=(\S+)/.exec(buf);
@@ -212,9 +230,13 @@ async function startKafka(children) {
         res(m[1]);
       }
     });
-    child.once('exit', () => rej(new Error('kafka mock exited early')));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      rej(new Error(`kafka mock exited early (${code ?? signal}): ${stderr.trim()}`));
+    });
   });
-  return { brokers, controlPort: control };
+  track(children, 'kafka-mock', child);
+  return { brokers };
 }
 
 /**
