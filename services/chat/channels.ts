@@ -47,7 +47,9 @@ export class ChannelService {
       'c.created_by',
       'c.created_at',
       'c.last_seq',
-      db.raw('(select count(*)::int from channel_members cm where cm.channel_id = c.id) as member_count'),
+      db.raw(
+        '(select count(*)::int from channel_members cm where cm.channel_id = c.id) as member_count',
+      ),
     );
   }
 
@@ -66,14 +68,25 @@ export class ChannelService {
   }
 
   /** Creates a channel; for direct channels returns the existing one (created=false) when the pair already has one. */
-  async create(userId: string, input: CreateChannelInput): Promise<{ channel: Channel; created: boolean }> {
+  async create(
+    userId: string,
+    input: CreateChannelInput,
+  ): Promise<{ channel: Channel; created: boolean }> {
     const others = [...new Set(input.memberIds ?? [])].filter((id) => id !== userId);
     if (input.type === 'direct') return this.createDirect(userId, input, others);
-    if (!input.name) throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'name', message: 'required for public and private channels' }] });
+    if (!input.name)
+      throw new AppError('VALIDATION', 'request failed validation', {
+        fields: [{ path: 'name', message: 'required for public and private channels' }],
+      });
     await this.requireUsersExist(others);
     const channel = await this.db.transaction(async (trx) => {
       const [row] = (await trx('channels')
-        .insert({ type: input.type, name: input.name, description: input.description ?? '', created_by: userId })
+        .insert({
+          type: input.type,
+          name: input.name,
+          description: input.description ?? '',
+          created_by: userId,
+        })
         .returning('id')) as { id: string }[];
       await trx('channel_members').insert([
         { channel_id: row!.id, user_id: userId, role: 'owner' },
@@ -81,28 +94,47 @@ export class ChannelService {
       ]);
       return this.load(row!.id, trx);
     });
-    for (const id of [userId, ...others]) this.fanout.membershipChanged({ channelId: channel.id, userId: id, joined: true });
+    for (const id of [userId, ...others])
+      this.fanout.membershipChanged({
+        channelId: channel.id,
+        userId: id,
+        joined: true,
+        lastSeq: 0,
+      });
     return { channel, created: true };
   }
 
-  private async createDirect(userId: string, input: CreateChannelInput, others: string[]): Promise<{ channel: Channel; created: boolean }> {
+  private async createDirect(
+    userId: string,
+    input: CreateChannelInput,
+    others: string[],
+  ): Promise<{ channel: Channel; created: boolean }> {
     if (others.length !== 1 || (input.memberIds ?? []).length !== 1) {
       throw new AppError('VALIDATION', 'request failed validation', {
         fields: [{ path: 'memberIds', message: 'a direct channel takes exactly one other user' }],
       });
     }
     if (input.name) {
-      throw new AppError('VALIDATION', 'request failed validation', { fields: [{ path: 'name', message: 'direct channels have no name' }] });
+      throw new AppError('VALIDATION', 'request failed validation', {
+        fields: [{ path: 'name', message: 'direct channels have no name' }],
+      });
     }
     const other = others[0]!;
     await this.requireUsersExist([other]);
     const key = directKey(userId, other);
-    const existing = (await this.db('channels').where({ direct_key: key }).first('id')) as { id: string } | undefined;
+    const existing = (await this.db('channels').where({ direct_key: key }).first('id')) as
+      { id: string } | undefined;
     if (existing) return { channel: await this.load(existing.id), created: false };
     try {
       const channel = await this.db.transaction(async (trx) => {
         const [row] = (await trx('channels')
-          .insert({ type: 'direct', name: null, description: input.description ?? '', direct_key: key, created_by: userId })
+          .insert({
+            type: 'direct',
+            name: null,
+            description: input.description ?? '',
+            direct_key: key,
+            created_by: userId,
+          })
           .returning('id')) as { id: string }[];
         await trx('channel_members').insert([
           { channel_id: row!.id, user_id: userId, role: 'owner' },
@@ -110,12 +142,20 @@ export class ChannelService {
         ]);
         return this.load(row!.id, trx);
       });
-      for (const id of [userId, other]) this.fanout.membershipChanged({ channelId: channel.id, userId: id, joined: true });
+      for (const id of [userId, other])
+        this.fanout.membershipChanged({
+          channelId: channel.id,
+          userId: id,
+          joined: true,
+          lastSeq: 0,
+        });
       return { channel, created: true };
     } catch (err) {
       // Both users opened the conversation at the same moment: the other insert won.
       if (!isUniqueViolation(err)) throw err;
-      const winner = (await this.db('channels').where({ direct_key: key }).first('id')) as { id: string };
+      const winner = (await this.db('channels').where({ direct_key: key }).first('id')) as {
+        id: string;
+      };
       return { channel: await this.load(winner.id), created: false };
     }
   }
@@ -127,7 +167,10 @@ export class ChannelService {
       })
       .where('me.user_id', userId)
       .select('me.role', 'me.last_read_seq')
-      .orderBy('c.created_at', 'asc')) as (ChannelRow & { role: MemberRole; last_read_seq: number })[];
+      .orderBy('c.created_at', 'asc')) as (ChannelRow & {
+      role: MemberRole;
+      last_read_seq: number;
+    })[];
     return rows.map((row) => ({
       ...toChannel(row),
       role: row.role,
@@ -137,10 +180,19 @@ export class ChannelService {
   }
 
   /** Public channels anyone can join, optionally filtered by a name prefix. */
-  async listPublic(userId: string, query: string | undefined, limit: number): Promise<(Channel & { isMember: boolean })[]> {
+  async listPublic(
+    userId: string,
+    query: string | undefined,
+    limit: number,
+  ): Promise<(Channel & { isMember: boolean })[]> {
     const q = this.channelQuery()
       .where('c.type', 'public')
-      .select(this.db.raw('exists(select 1 from channel_members m where m.channel_id = c.id and m.user_id = ?) as is_member', [userId]))
+      .select(
+        this.db.raw(
+          'exists(select 1 from channel_members m where m.channel_id = c.id and m.user_id = ?) as is_member',
+          [userId],
+        ),
+      )
       .orderBy('c.name', 'asc')
       .limit(limit);
     if (query) q.whereRaw('lower(c.name) like ?', [`${escapeLike(query.toLowerCase())}%`]);
@@ -153,36 +205,58 @@ export class ChannelService {
     return this.load(channelId);
   }
 
-  async update(userId: string, channelId: string, patch: { name?: string | undefined; description?: string | undefined }): Promise<Channel> {
+  async update(
+    userId: string,
+    channelId: string,
+    patch: { name?: string | undefined; description?: string | undefined },
+  ): Promise<Channel> {
     const access = await requireMember(this.db, userId, channelId);
-    if (!canManageChannel(access.role)) throw new AppError('FORBIDDEN', 'only the owner or an admin may change the channel');
-    if (access.type === 'direct' && patch.name !== undefined) throw new AppError('FORBIDDEN', 'direct channels have no name');
+    if (!canManageChannel(access.role))
+      throw new AppError('FORBIDDEN', 'only the owner or an admin may change the channel');
+    if (access.type === 'direct' && patch.name !== undefined)
+      throw new AppError('FORBIDDEN', 'direct channels have no name');
     const changes: Record<string, unknown> = {};
     if (patch.name !== undefined) changes.name = patch.name;
     if (patch.description !== undefined) changes.description = patch.description;
-    if (Object.keys(changes).length > 0) await this.db('channels').where({ id: channelId }).update({ ...changes, updated_at: this.db.fn.now() });
+    if (Object.keys(changes).length > 0)
+      await this.db('channels')
+        .where({ id: channelId })
+        .update({ ...changes, updated_at: this.db.fn.now() });
     return this.load(channelId);
   }
 
   async remove(userId: string, channelId: string): Promise<void> {
     const access = await requireMember(this.db, userId, channelId);
-    if (!canDeleteChannel(access.role)) throw new AppError('FORBIDDEN', 'only the owner may delete the channel');
-    const members = (await this.db('channel_members').where({ channel_id: channelId }).select('user_id')) as { user_id: string }[];
+    if (!canDeleteChannel(access.role))
+      throw new AppError('FORBIDDEN', 'only the owner may delete the channel');
+    const members = (await this.db('channel_members')
+      .where({ channel_id: channelId })
+      .select('user_id')) as { user_id: string }[];
     await this.db('channels').where({ id: channelId }).delete();
-    for (const m of members) this.fanout.membershipChanged({ channelId, userId: m.user_id, joined: false });
+    for (const m of members)
+      this.fanout.membershipChanged({ channelId, userId: m.user_id, joined: false });
   }
 
   /** Joining a public channel is idempotent: a member who joins again gets the channel back. */
   async join(userId: string, channelId: string): Promise<Channel> {
     const access = await channelAccess(this.db, userId, channelId);
-    if (!canJoin(access.type)) throw new AppError('FORBIDDEN', 'only public channels can be joined');
+    if (!canJoin(access.type))
+      throw new AppError('FORBIDDEN', 'only public channels can be joined');
     if (!access.role) {
       const inserted = await this.db('channel_members')
         .insert({ channel_id: channelId, user_id: userId, role: 'member' })
         .onConflict(['channel_id', 'user_id'])
         .ignore()
         .returning('user_id');
-      if (inserted.length > 0) this.fanout.membershipChanged({ channelId, userId, joined: true });
+      const channel = await this.load(channelId);
+      if (inserted.length > 0)
+        this.fanout.membershipChanged({
+          channelId,
+          userId,
+          joined: true,
+          lastSeq: channel.lastSeq,
+        });
+      return channel;
     }
     return this.load(channelId);
   }
@@ -194,7 +268,8 @@ export class ChannelService {
 
   async members(userId: string, channelId: string): Promise<Member[]> {
     const access = await channelAccess(this.db, userId, channelId);
-    if (access.type !== 'public' && !access.role) throw new AppError('NOT_FOUND', 'channel not found');
+    if (access.type !== 'public' && !access.role)
+      throw new AppError('NOT_FOUND', 'channel not found');
     const rows = (await this.db('channel_members as m')
       .join('users as u', 'u.id', 'm.user_id')
       .where('m.channel_id', channelId)
@@ -209,10 +284,17 @@ export class ChannelService {
     return rows.map(toMember);
   }
 
-  async addMember(userId: string, channelId: string, targetId: string, role: MemberRole): Promise<Member> {
+  async addMember(
+    userId: string,
+    channelId: string,
+    targetId: string,
+    role: MemberRole,
+  ): Promise<Member> {
     const access = await requireMember(this.db, userId, channelId);
-    if (membershipIsFixed(access.type)) throw new AppError('FORBIDDEN', 'direct channels have fixed members');
-    if (!canAddMember(access.role, role)) throw new AppError('FORBIDDEN', `a ${access.role} may not add a ${role}`);
+    if (membershipIsFixed(access.type))
+      throw new AppError('FORBIDDEN', 'direct channels have fixed members');
+    if (!canAddMember(access.role, role))
+      throw new AppError('FORBIDDEN', `a ${access.role} may not add a ${role}`);
     await this.requireUsersExist([targetId]);
     try {
       await this.db('channel_members').insert({ channel_id: channelId, user_id: targetId, role });
@@ -220,7 +302,14 @@ export class ChannelService {
       if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'already a member');
       throw err;
     }
-    this.fanout.membershipChanged({ channelId, userId: targetId, joined: true });
+    const head = (await this.db('channels').where({ id: channelId }).first('last_seq')) as
+      { last_seq: number } | undefined;
+    this.fanout.membershipChanged({
+      channelId,
+      userId: targetId,
+      joined: true,
+      lastSeq: Number(head?.last_seq ?? 0),
+    });
     const row = await this.db('channel_members as m')
       .join('users as u', 'u.id', 'm.user_id')
       .where({ 'm.channel_id': channelId, 'm.user_id': targetId })
@@ -233,21 +322,49 @@ export class ChannelService {
     await this.removeMember(userId, channelId, targetId, access.role, access.type);
   }
 
-  private async removeMember(actorId: string, channelId: string, targetId: string, actorRole: MemberRole, type: ChannelType): Promise<void> {
-    if (membershipIsFixed(type)) throw new AppError('FORBIDDEN', 'direct channels have fixed members');
-    const target = (await this.db('channel_members').where({ channel_id: channelId, user_id: targetId }).first('role')) as { role: MemberRole } | undefined;
+  private async removeMember(
+    actorId: string,
+    channelId: string,
+    targetId: string,
+    actorRole: MemberRole,
+    type: ChannelType,
+  ): Promise<void> {
+    if (membershipIsFixed(type))
+      throw new AppError('FORBIDDEN', 'direct channels have fixed members');
+    const target = (await this.db('channel_members')
+      .where({ channel_id: channelId, user_id: targetId })
+      .first('role')) as { role: MemberRole } | undefined;
     if (!target) throw new AppError('NOT_FOUND', 'not a member of this channel');
     const self = actorId === targetId;
     if (!canRemoveMember(actorRole, target.role, self)) {
-      throw new AppError('FORBIDDEN', self ? 'the owner cannot leave; delete the channel instead' : 'not allowed to remove this member');
+      throw new AppError(
+        'FORBIDDEN',
+        self
+          ? 'the owner cannot leave; delete the channel instead'
+          : 'not allowed to remove this member',
+      );
     }
-    const removed = await this.db('channel_members').where({ channel_id: channelId, user_id: targetId }).delete();
+    const removed = await this.db('channel_members')
+      .where({ channel_id: channelId, user_id: targetId })
+      .delete();
     if (removed > 0) this.fanout.membershipChanged({ channelId, userId: targetId, joined: false });
   }
 }
 
-function toMember(row: { user_id: string; username: string; display_name: string; role: MemberRole; joined_at: Date }): Member {
-  return { userId: row.user_id, username: row.username, displayName: row.display_name, role: row.role, joinedAt: new Date(row.joined_at).toISOString() };
+function toMember(row: {
+  user_id: string;
+  username: string;
+  display_name: string;
+  role: MemberRole;
+  joined_at: Date;
+}): Member {
+  return {
+    userId: row.user_id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    joinedAt: new Date(row.joined_at).toISOString(),
+  };
 }
 
 export function escapeLike(s: string): string {

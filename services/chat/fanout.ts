@@ -10,6 +10,11 @@ export interface MembershipChange {
   channelId: string;
   userId: string;
   joined: boolean;
+  /**
+   * For joins: the channel's last seq when the member was added. A client starts tracking the
+   * channel there and syncs, so messages racing the room join are not missed.
+   */
+  lastSeq?: number;
 }
 
 /**

@@ -125,10 +125,16 @@ export class MessageService {
     }
     try {
       const message = await this.db.transaction(async (trx) => {
-        const [channel] = (await trx('channels')
-          .where({ id: input.channelId })
-          .increment('last_seq', 1)
-          .returning('last_seq')) as { last_seq: number }[];
+        // Takes the next seq and moves the sender's own read pointer to it: what you wrote is read.
+        const {
+          rows: [channel],
+        } = (await trx.raw(
+          `with taken as (update channels set last_seq = last_seq + 1 where id = ? returning last_seq)
+           , _ as (update channel_members set last_read_seq = (select last_seq from taken)
+                    where channel_id = ? and user_id = ?)
+           select last_seq from taken`,
+          [input.channelId, input.channelId, senderId],
+        )) as { rows: { last_seq: number }[] };
         if (!channel) throw new AppError('NOT_FOUND', 'channel not found');
         const [row] = (await trx('messages')
           .insert({

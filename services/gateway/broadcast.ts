@@ -72,11 +72,17 @@ export class Broadcaster implements ChatFanout {
 
   membershipChanged(change: MembershipChange): void {
     const sockets = this.io.in(userRoom(change.userId));
-    if (change.joined) sockets.socketsJoin(channelRoom(change.channelId));
-    else sockets.socketsLeave(channelRoom(change.channelId));
-    this.io
-      .to(userRoom(change.userId))
-      .emit(change.joined ? 'channel.joined' : 'channel.left', { channelId: change.channelId });
+    const target = this.io.to(userRoom(change.userId));
+    if (change.joined) {
+      sockets.socketsJoin(channelRoom(change.channelId));
+      target.emit('channel.joined', {
+        channelId: change.channelId,
+        ...(change.lastSeq === undefined ? {} : { lastSeq: change.lastSeq }),
+      });
+    } else {
+      sockets.socketsLeave(channelRoom(change.channelId));
+      target.emit('channel.left', { channelId: change.channelId });
+    }
   }
 
   presenceChanged(change: PresenceChange, channelIds: string[]): void {

@@ -475,7 +475,7 @@ describe('membership changes', () => {
       (await alice.api.post(`/channels/${channelId}/members`, { userId: bob.id })).status,
     ).toBe(201);
     await b.log.waitFor((l) => l.of('channel.joined').length === 1, 10000, 'joined');
-    expect(b.log.of('channel.joined')[0]).toEqual({ channelId });
+    expect(b.log.of('channel.joined')[0]).toEqual({ channelId, lastSeq: 0 });
     await emitAck(a.socket, 'message.send', {
       channelId,
       clientMsgId: 'welcome',
