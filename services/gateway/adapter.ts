@@ -8,6 +8,8 @@ export interface StreamsAdapter {
   /** The connection the adapter publishes with (it opens its own for reading). */
   redis: Redis;
   streamName: string;
+  /** Closes every connection the adapter opened, including its blocked stream reader. */
+  disconnect(): void;
 }
 
 /**
@@ -26,6 +28,15 @@ export function createStreamsAdapter(config: Config, log: Logger, name: string):
       log.debug({ err }, 'cluster publish failed');
       return 0;
     });
+  // The adapter reads with XREAD BLOCK on duplicates of our connection and only notices it was
+  // closed when a read returns; keep them to close them at once on shutdown.
+  const duplicates: Redis[] = [];
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+    const copy = duplicate(...args);
+    duplicates.push(copy);
+    return copy;
+  };
   const prefix = config.redisKeyPrefix;
   const streamName = `${prefix}socket.io`;
   const adapter = createAdapter(redis, {
@@ -39,5 +50,12 @@ export function createStreamsAdapter(config: Config, log: Logger, name: string):
     heartbeatTimeout: 10_000,
     onlyPlaintext: true,
   });
-  return { adapter, redis, streamName };
+  return {
+    adapter,
+    redis,
+    streamName,
+    disconnect: () => {
+      for (const client of [redis, ...duplicates]) client.disconnect();
+    },
+  };
 }

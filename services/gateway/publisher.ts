@@ -11,13 +11,13 @@ import { Broadcaster } from './broadcast.js';
  */
 export async function startPublisher(ctx: RoleContext): Promise<RoleHandle> {
   if (!ctx.config.redisUrl) return { stop: async () => {} };
-  const { adapter, redis } = createStreamsAdapter(ctx.config, ctx.log, 'publisher');
-  const io = new Server({ adapter });
+  const cluster = createStreamsAdapter(ctx.config, ctx.log, 'publisher');
+  const io = new Server({ adapter: cluster.adapter });
   ctx.fanout.attach(new Broadcaster(io, undefined, true, ctx.log));
   return {
     stop: async () => {
       io.of('/').adapter.close();
-      redis.disconnect();
+      cluster.disconnect();
     },
   };
 }

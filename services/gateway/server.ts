@@ -308,7 +308,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       io.local.disconnectSockets(true);
       io.engine.close();
       io.of('/').adapter.close();
-      cluster?.redis.disconnect();
+      cluster?.disconnect();
     },
   };
 }
