@@ -28,6 +28,7 @@ import { createPipelineEvents } from './events/presence-events.js';
 import { createEventBus } from './events/select-engine.js';
 import { startRelay } from './relay/role.js';
 import { startAnalytics } from './analytics/role.js';
+import { startNotifier } from './notifier/role.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -56,7 +57,7 @@ const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   gateway: startGateway,
   relay: startRelay,
   analytics: startAnalytics,
-  notifier: notYetAvailable('notifier'),
+  notifier: startNotifier,
   operator: notYetAvailable('operator'),
 };
 
