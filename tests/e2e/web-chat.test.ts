@@ -1,11 +1,13 @@
 // Two people chat through the built web client in real headless Chromium, against a real
 // Signalink process (every role, memory engine) that is restarted in the middle.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestDatabase } from '../support/database.js';
 import { ApiClient } from '../support/http-client.js';
 import { startNode, type NodeProcess } from '../support/node-process.js';
-import { launchChromium, screenshot } from './browser.js';
+import { ARTIFACTS, launchChromium, screenshot } from './browser.js';
 
 let db: { url: string; drop(): Promise<void> };
 let server: NodeProcess;
@@ -91,6 +93,27 @@ async function send(page: Page, text: string): Promise<void> {
 it('two people register, chat both ways, see typing, badges and receipts, keep history on reload, and lose nothing across a server restart', async () => {
   const a = await openPage();
   const b = await openPage();
+  try {
+    await chat(a, b);
+  } catch (err) {
+    // What each person saw when it went wrong.
+    await screenshot(a, 'failure-alice').catch(() => {});
+    await screenshot(b, 'failure-bob').catch(() => {});
+    for (const [who, page] of [
+      ['alice', a],
+      ['bob', b],
+    ] as const) {
+      const tree = await page
+        .locator('body')
+        .ariaSnapshot()
+        .catch(() => '(no snapshot)');
+      writeFileSync(resolve(ARTIFACTS, `failure-${who}.txt`), tree);
+    }
+    throw err;
+  }
+}, 150_000);
+
+async function chat(a: Page, b: Page): Promise<void> {
   await screenshot(a, '01-sign-in');
   await register(a, alice);
   await register(b, bob);
@@ -221,7 +244,9 @@ it('two people register, chat both ways, see typing, badges and receipts, keep h
   await channelButton(b).click();
   await expectVisible(messageList(b).getByText('bulk 55', { exact: true }));
   expect(await shownMessages(b)).toHaveLength(50);
-  await messageList(b).getByRole('button', { name: 'Load older messages' }).click();
+  // Scrolling to the top loads the previous page (the button does the same from the keyboard).
+  await expectVisible(messageList(b).getByRole('button', { name: 'Load older messages' }));
+  await messageList(b).evaluate((el) => el.scrollTo({ top: 0 }));
   await expectVisible(messageList(b).getByText('Hello Bob, welcome to the team'));
   const all = await shownMessages(b);
   expect(all).toHaveLength(62);
@@ -256,7 +281,7 @@ it('two people register, chat both ways, see typing, badges and receipts, keep h
   await screenshot(a, '09-direct-message');
 
   expect(foreignRequests).toEqual([]);
-}, 150_000);
+}
 
 // Playwright's own expect is not used: jest's runs the test; these wait the way a user would.
 async function expectVisible(

@@ -222,7 +222,8 @@ export class ChatStore {
     for (const id of [...this.state.channels.keys()]) if (!seen.has(id)) this.forgetChannel(id);
     this.changed();
     // Direct channels are named after the other person, so their members are needed up front.
-    await Promise.all(
+    // One that fails stays nameless only until its next message (see onMessage).
+    await Promise.allSettled(
       [...this.state.channels.values()]
         .filter((ch) => ch.channel.type === 'direct' && !ch.members)
         .map((ch) => this.loadMembers(ch.channel.id)),
@@ -455,6 +456,8 @@ export class ChatStore {
       if (ch.channel.lastReadSeq === m.seq - 1) ch.channel.lastReadSeq = m.seq;
     }
     ch.typing = ch.typing.filter((id) => id !== m.sender.id);
+    if (!ch.members && ch.channel.type === 'direct')
+      void this.loadMembers(ch.channel.id).catch(() => {});
     this.changed();
     this.markReadSoon(m.channelId);
   }
