@@ -69,6 +69,7 @@ export class ChatStore {
   >();
   private readonly unsubscribe: (() => void)[] = [];
   private loaded = false;
+  private reloads = 0;
 
   constructor(
     readonly rest: SignalinkRest,
@@ -185,6 +186,7 @@ export class ChatStore {
   }
 
   async loadChannels(): Promise<void> {
+    const ticket = ++this.reloads;
     const list = await this.rest.channels();
     this.loaded = true;
     if (this.state.notice?.startsWith('Could not load your channels'))
@@ -219,7 +221,10 @@ export class ChatStore {
       if (this.client.lastSeq(channel.id) === undefined)
         this.client.track(channel.id, channel.lastSeq);
     }
-    for (const id of [...this.state.channels.keys()]) if (!seen.has(id)) this.forgetChannel(id);
+    // An older list that arrives late must not drop a channel a newer one already added.
+    if (ticket === this.reloads) {
+      for (const id of [...this.state.channels.keys()]) if (!seen.has(id)) this.forgetChannel(id);
+    }
     this.changed();
     // Direct channels are named after the other person, so their members are needed up front.
     // One that fails stays nameless only until its next message (see onMessage).
