@@ -54,6 +54,8 @@ export interface PresenceUpdate {
 }
 export interface ChannelMembershipEvent {
   channelId: string;
+  /** On channel.joined: the channel's last seq when the member was added (an extension). */
+  lastSeq?: number;
 }
 export type CallSignalKind = 'offer' | 'answer' | 'ice' | 'hangup';
 export interface CallSignal {
@@ -78,7 +80,8 @@ export const serverEventSchemas = {
     status: z.enum(['online', 'away', 'offline']),
     lastSeenAt: z.optional(z.nullable(z.string())),
   }),
-  'channel.joined': z.looseObject({ channelId: z.string() }),
+  // lastSeq (an extension) is the channel's head when we were added: start tracking there.
+  'channel.joined': z.looseObject({ channelId: z.string(), lastSeq: z.optional(seq) }),
   'channel.left': z.looseObject({ channelId: z.string() }),
   'call.signal': z.looseObject({
     fromUserId: z.string(),

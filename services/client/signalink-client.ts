@@ -417,7 +417,15 @@ export class SignalinkClient {
     'typing.update': (typing) => this.listeners.emit('typing', typing),
     'presence.update': (presence) =>
       this.listeners.emit('presence', { ...presence, lastSeenAt: presence.lastSeenAt ?? null }),
-    'channel.joined': (event) => this.listeners.emit('channelJoined', event),
+    'channel.joined': (event) => {
+      // Messages sent right after the join can race the room join on the server; tracking from
+      // the head at join time and syncing closes that window.
+      if (event.lastSeq !== undefined && !this.tracker.isTracked(event.channelId)) {
+        this.track(event.channelId, event.lastSeq);
+        void this.sync(event.channelId);
+      }
+      this.listeners.emit('channelJoined', event);
+    },
     'channel.left': (event) => {
       this.tracker.forget(event.channelId);
       this.listeners.emit('channelLeft', event);

@@ -39,6 +39,14 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   const inflight = { count: 0 };
   const rt: HandlerRuntime = { log, metrics, inflight };
   let draining = false;
+  // Work started by events rather than awaited by anyone: failures are logged, and shutdown
+  // waits for it so it never runs against closed connections.
+  const pending = new Set<Promise<unknown>>();
+  const background = (what: string, work: Promise<unknown>) => {
+    const tracked = work.catch((err: unknown) => log.warn({ err }, `${what} failed`));
+    pending.add(tracked);
+    void tracked.finally(() => pending.delete(tracked));
+  };
 
   const cluster = config.redisUrl
     ? createStreamsAdapter(config, log, 'gateway-adapter')
@@ -134,13 +142,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       'socket connected',
     );
 
-    void ctx.presence
-      .connect(data.userId, socket.id)
-      .then(announcePresence)
-      .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
-    void enforceConnectionLimit(data.userId).catch((err: unknown) =>
-      log.warn({ err }, 'connection limit check failed'),
+    background(
+      'presence update',
+      ctx.presence.connect(data.userId, socket.id).then(announcePresence),
     );
+    background('connection limit check', enforceConnectionLimit(data.userId));
 
     bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
       const started = process.hrtime.bigint();
@@ -205,10 +211,10 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     socket.on('disconnect', (reason) => {
       metrics.connections.dec();
       log.debug({ socketId: socket.id, userId: data.userId, reason }, 'socket disconnected');
-      void ctx.presence
-        .disconnect(data.userId, socket.id)
-        .then(announcePresence)
-        .catch((err: unknown) => log.warn({ err }, 'presence update failed'));
+      background(
+        'presence update',
+        ctx.presence.disconnect(data.userId, socket.id).then(announcePresence),
+      );
     });
   });
 
@@ -218,13 +224,13 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       channelId,
       setTimeout(() => {
         typingTimers.delete(channelId);
-        typing
-          .expire(channelId)
-          .then((r) => {
+        background(
+          'typing expiry',
+          typing.expire(channelId).then((r) => {
             if (r.changed) broadcaster.typingChanged(channelId, r.userIds);
             if (r.userIds.length > 0) scheduleTypingExpiry(channelId);
-          })
-          .catch((err: unknown) => log.warn({ err }, 'typing expiry failed'));
+          }),
+        );
       }, TYPING_TTL_MS + 100),
     );
   }
@@ -236,20 +242,18 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
         userId: (s.data as SocketData).userId,
         socketId: s.id,
       }));
-      ctx.presence
-        .heartbeat(live)
-        .catch((err: unknown) => log.warn({ err }, 'presence heartbeat failed'));
+      background('presence heartbeat', ctx.presence.heartbeat(live));
     }, heartbeatMs),
     setInterval(() => {
-      ctx.presence
-        .sweep()
-        .then((changes) => Promise.all(changes.map(announcePresence)))
-        .catch((err: unknown) => log.warn({ err }, 'presence sweep failed'));
+      background(
+        'presence sweep',
+        ctx.presence.sweep().then((changes) => Promise.all(changes.map(announcePresence))),
+      );
     }, sweepMs),
     // Catches anything a broadcast never brought (adapter overrun, Redis hiccup): compare the
     // channels' committed heads with what this node delivered.
     setInterval(() => {
-      checkHeads().catch((err: unknown) => log.warn({ err }, 'head check failed'));
+      background('head check', checkHeads());
     }, HEAD_CHECK_MS),
   ];
   for (const t of timers) t.unref();
@@ -271,7 +275,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
             { stream: cluster.streamName },
             'this node fell behind the Redis stream past maxLen; catching up from PostgreSQL',
           );
-          void checkHeads();
+          background('head check', checkHeads());
         },
       })
     : undefined;
@@ -307,6 +311,8 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       sequencer.stop();
       io.local.disconnectSockets(true);
       io.engine.close();
+      // Let presence updates of the sockets just closed finish while Redis and PostgreSQL are up.
+      await Promise.race([Promise.allSettled([...pending]), sleep(2000)]);
       io.of('/').adapter.close();
       cluster?.disconnect();
     },

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { SignalinkClient, type Message } from '../../services/client/index.js';
 import type { Socket } from 'socket.io-client';
 import { createTestDatabase } from '../support/database.js';
 import { requiredEnv } from '../support/env.js';
@@ -504,4 +505,42 @@ describe('membership changes', () => {
     );
     expect(b.log.of('message.new').map((m) => m.clientMsgId)).toEqual(['welcome', 'marker']);
   });
+});
+
+test('a client added to a channel receives every message sent right after, on another node, without tracking it first', async () => {
+  const channelId = await channelWith(alice, []);
+  const a = await socketFor(nodeA, alice);
+  for (let i = 0; i < 3; i++)
+    await emitAck(a.socket, 'message.send', {
+      channelId,
+      clientMsgId: `before-${i}`,
+      content: 'history',
+    });
+  const client = new SignalinkClient({ url: nodeB.url, token: carol.accessToken });
+  const got: Message[] = [];
+  client.on('message', (m) => {
+    if (m.channelId === channelId) got.push(m);
+  });
+  await client.connect();
+  try {
+    expect(
+      (await alice.api.post(`/channels/${channelId}/members`, { userId: carol.id })).status,
+    ).toBe(201);
+    // No pause: these race the room join on the other node.
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        emitAck(a.socket, 'message.send', {
+          channelId,
+          clientMsgId: `after-${i}`,
+          content: `after ${i}`,
+        }),
+      ),
+    );
+    const deadline = Date.now() + 10000;
+    while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // History before the join is for the REST history page, not replayed as new messages.
+    expect(got.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+  } finally {
+    client.close();
+  }
 });
