@@ -144,18 +144,17 @@ async function main(): Promise<number> {
       tables: [],
       targets: [],
     };
-    for (const kind of servers) {
-      try {
-        outcome.results[kind] = await scenario.run(ctx, kind);
-      } catch (err) {
-        failures += 1;
+    try {
+      const { results, errors } = await scenario.run(ctx, servers);
+      outcome.results = results;
+      outcome.errors = errors;
+    } catch (err) {
+      // Interleaved scenarios run both servers together: a failure stops both.
+      for (const kind of servers)
         outcome.errors[kind] = err instanceof Error ? (err.stack ?? err.message) : String(err);
-        log(`${scenario.name}/${kind} FAILED: ${outcome.errors[kind]}`);
-        // Whatever the failed run left behind must not load the next one.
-        for (const p of registry.alive().filter((p) => p.name !== 'postgres' && p.name !== 'redis'))
-          process.kill(p.pid, 'SIGKILL');
-      }
+      log(`${scenario.name} FAILED: ${String(err)}`);
     }
+    failures += Object.keys(outcome.errors).length;
     outcome.tables = scenario.tables(outcome.results);
     outcome.targets = scenario.targets(outcome.results);
     outcomes.push(outcome);

@@ -30,6 +30,9 @@ export interface Deployment {
   client(user: LoadUser, nodeIndex: number): ClientSpec;
   /** Signalink's database (for per-send statistics); none for the baseline. */
   databaseName?: string;
+  /** The Redis this deployment uses (its own; see Infra.redis). */
+  redisUrl: string;
+  redisPid: number | undefined;
 }
 
 export interface DeployOptions {
@@ -147,13 +150,15 @@ export async function deploy(
           registry,
           `baseline-${i}`,
           script,
-          { REDIS_URL: infra.redisUrl, REDIS_KEY_PREFIX: prefix },
+          { REDIS_URL: infra.redis.baseline.url, REDIS_KEY_PREFIX: prefix },
           options,
         ),
       );
     }
     return {
       kind: 'baseline',
+      redisUrl: infra.redis.baseline.url,
+      redisPid: infra.redis.baseline.pid,
       nodes,
       client: (user, nodeIndex) => ({
         userId: user.id,
@@ -171,7 +176,7 @@ export async function deploy(
     NODE_ENV: 'production',
     ROLES: 'api,gateway',
     DATABASE_URL: databaseUrl,
-    REDIS_URL: infra.redisUrl,
+    REDIS_URL: infra.redis.signalink.url,
     REDIS_KEY_PREFIX: prefix,
     JWT_SECRET: secret,
     LOG_LEVEL: 'warn',
@@ -193,6 +198,8 @@ export async function deploy(
   return {
     kind: 'signalink',
     databaseName,
+    redisUrl: infra.redis.signalink.url,
+    redisPid: infra.redis.signalink.pid,
     nodes,
     client: (user, nodeIndex) => ({
       userId: user.id,

@@ -1,5 +1,5 @@
-import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   deploy,
@@ -26,50 +26,117 @@ export interface ScenarioContext {
   log(message: string): void;
 }
 
-export interface Scenario<R> {
-  name: string;
-  run(ctx: ScenarioContext, kind: ServerKind): Promise<R>;
-  tables(results: Partial<Record<ServerKind, R>>): Table[];
-  targets(results: Partial<Record<ServerKind, R>>): TargetCheck[];
+export type PerServer<R> = Partial<Record<ServerKind, R>>;
+
+export interface ScenarioOutcome<R> {
+  results: PerServer<R>;
+  errors: PerServer<string>;
 }
 
+export interface Scenario<R> {
+  name: string;
+  /** Runs the scenario against each server kind (one after the other, or interleaved). */
+  run(ctx: ScenarioContext, kinds: ServerKind[]): Promise<ScenarioOutcome<R>>;
+  tables(results: PerServer<R>): Table[];
+  targets(results: PerServer<R>): TargetCheck[];
+}
+
+const describe = (err: unknown) =>
+  err instanceof Error ? (err.stack ?? err.message) : String(err);
+
+/** Runs `body` for each server kind in turn; a failure of one is recorded, the next still runs. */
+export async function oneAfterAnother<R>(
+  ctx: ScenarioContext,
+  scenario: string,
+  kinds: ServerKind[],
+  body: (kind: ServerKind) => Promise<R>,
+): Promise<ScenarioOutcome<R>> {
+  const outcome: ScenarioOutcome<R> = { results: {}, errors: {} };
+  for (const kind of kinds) {
+    try {
+      outcome.results[kind] = await body(kind);
+    } catch (err) {
+      outcome.errors[kind] = describe(err);
+      ctx.log(`${scenario}/${kind} FAILED: ${outcome.errors[kind]}`);
+    }
+  }
+  return outcome;
+}
+
+export interface Target {
+  kind: ServerKind;
+  deployment: Deployment;
+  pool: WorkerPool;
+}
+
+type TargetOptions = Omit<DeployOptions, 'tag' | 'kind' | 'cpuProfileDir'>;
+
 /**
- * Deploys one server kind with a fresh pool of load workers, runs `body`, and tears both
+ * Deploys each server kind with its own pool of load workers, runs `body` with all of them
+ * up (so a scenario can interleave its measurements between servers), and tears everything
  * down whatever happens (the registry still SIGKILLs stragglers at the very end).
  */
-export async function withDeployment<T>(
+export async function withTargets<T>(
   ctx: ScenarioContext,
-  options: Omit<DeployOptions, 'tag'> & { scenario: string },
-  body: (deployment: Deployment, pool: WorkerPool) => Promise<T>,
+  scenario: string,
+  kinds: ServerKind[],
+  options: TargetOptions,
+  body: (targets: Target[]) => Promise<T>,
 ): Promise<T> {
-  const tag = `lt_${ctx.runId}_${options.scenario}_${options.kind}`;
-  ctx.log(`${options.scenario}/${options.kind}: starting ${options.nodeCount} node(s)`);
-  const cpuProfileDir =
-    ctx.profileDir && join(ctx.profileDir, `${options.scenario}-${options.kind}`);
-  const deployment = await deploy(ctx.registry, ctx.infra, { ...options, tag, cpuProfileDir });
-  const pool = WorkerPool.start(ctx.registry, ctx.sizes.workers);
+  const targets: Target[] = [];
+  const profileDirOf = (kind: ServerKind) =>
+    ctx.profileDir && join(ctx.profileDir, `${scenario}-${kind}`);
   try {
-    return await body(deployment, pool);
+    for (const kind of kinds) {
+      ctx.log(`${scenario}/${kind}: starting ${options.nodeCount} node(s)`);
+      const deployment = await deploy(ctx.registry, ctx.infra, {
+        ...options,
+        kind,
+        tag: `lt_${ctx.runId}_${scenario}_${kind}`,
+        cpuProfileDir: profileDirOf(kind),
+      });
+      targets.push({ kind, deployment, pool: WorkerPool.start(ctx.registry, ctx.sizes.workers) });
+    }
+    return await body(targets);
   } finally {
-    await pool.close();
-    await undeploy(deployment, cpuProfileDir ? 30_000 : 5000);
-    if (cpuProfileDir) ctx.log(`CPU profiles in ${cpuProfileDir}`);
-    // The servers' last output (warnings, errors), for looking into a surprising result.
-    const logDir = join(ROOT, '.cache', 'loadtest', 'logs', ctx.runId);
-    mkdirSync(logDir, { recursive: true });
-    for (const node of deployment.nodes) {
-      writeFileSync(join(logDir, `${options.scenario}-${node.name}.log`), node.output());
-      writeFileSync(
-        join(logDir, `${options.scenario}-${node.name}.counts.json`),
-        JSON.stringify(node.logCounts(), null, 2),
-      );
+    for (const { kind, deployment, pool } of targets) {
+      await pool.close();
+      const profileDir = profileDirOf(kind);
+      await undeploy(deployment, profileDir ? 30_000 : 5000);
+      if (profileDir) ctx.log(`CPU profiles in ${profileDir}`);
+      // The servers' last output and log counts, for looking into a surprising result.
+      const logDir = join(ROOT, '.cache', 'loadtest', 'logs', ctx.runId);
+      mkdirSync(logDir, { recursive: true });
+      for (const node of deployment.nodes) {
+        writeFileSync(join(logDir, `${scenario}-${node.name}.log`), node.output());
+        writeFileSync(
+          join(logDir, `${scenario}-${node.name}.counts.json`),
+          JSON.stringify(node.logCounts(), null, 2),
+        );
+      }
     }
   }
 }
 
+/** One server kind at a time: `withTargets` for a single kind. */
+export function withDeployment<T>(
+  ctx: ScenarioContext,
+  scenario: string,
+  kind: ServerKind,
+  options: TargetOptions,
+  body: (deployment: Deployment, pool: WorkerPool) => Promise<T>,
+): Promise<T> {
+  return withTargets(ctx, scenario, [kind], options, ([t]) => body(t!.deployment, t!.pool));
+}
+
+/** Alternates the order of servers from round to round, so neither always goes first. */
+export const inTurn = <T>(items: T[], round: number): T[] =>
+  round % 2 === 0 ? items : [...items].reverse();
+
 /** CPU use per process group over an interval, in percent of one core. */
 export interface CpuUsage {
   gateways: number[];
+  /** NaN for the baseline, which does not use PostgreSQL. */
   postgres: number;
   redis: number;
   loadWorkers: number;
@@ -80,21 +147,22 @@ export interface CpuUsage {
 }
 
 export class CpuMeter {
-  private start = Date.now();
+  private readonly start = Date.now();
   private readonly marks: number[];
 
   constructor(
-    private readonly gatewayPids: number[],
+    private readonly deployment: Deployment,
     private readonly infra: Infra,
   ) {
     this.marks = this.read();
   }
 
   private read(): number[] {
+    const usesPostgres = this.deployment.kind === 'signalink' && this.infra.postgresPid;
     return [
-      ...this.gatewayPids.map((pid) => cpuSeconds(pid)),
-      this.infra.postgresPid ? treeCpuSeconds(this.infra.postgresPid) : NaN,
-      this.infra.redisPid ? cpuSeconds(this.infra.redisPid) : NaN,
+      ...this.deployment.nodes.map((n) => cpuSeconds(n.pid)),
+      usesPostgres ? treeCpuSeconds(this.infra.postgresPid!) : NaN,
+      this.deployment.redisPid ? cpuSeconds(this.deployment.redisPid) : NaN,
     ];
   }
 
@@ -103,9 +171,9 @@ export class CpuMeter {
     const seconds = (Date.now() - this.start) / 1000;
     const now = this.read();
     const pct = (i: number) => ((now[i]! - this.marks[i]!) / seconds) * 100;
-    const n = this.gatewayPids.length;
+    const n = this.deployment.nodes.length;
     return {
-      gateways: this.gatewayPids.map((_, i) => pct(i)),
+      gateways: this.deployment.nodes.map((_, i) => pct(i)),
       postgres: pct(n),
       redis: pct(n + 1),
       loadWorkers: workerCpuMs / 10 / seconds,
@@ -115,7 +183,25 @@ export class CpuMeter {
   }
 }
 
+/** Time-weighted average of several intervals' CPU use (interleaved rounds of one server). */
+export function combineCpu(parts: CpuUsage[]): CpuUsage {
+  const total = parts.reduce((s, p) => s + p.seconds, 0);
+  const avg = (f: (p: CpuUsage) => number) =>
+    total > 0 ? parts.reduce((s, p) => s + f(p) * p.seconds, 0) / total : NaN;
+  const nodes = Math.max(0, ...parts.map((p) => p.gateways.length));
+  return {
+    gateways: Array.from({ length: nodes }, (_, i) => avg((p) => p.gateways[i] ?? 0)),
+    postgres: avg((p) => p.postgres),
+    redis: avg((p) => p.redis),
+    loadWorkers: avg((p) => p.loadWorkers),
+    loadAverage: avg((p) => p.loadAverage),
+    seconds: total,
+  };
+}
+
+const pctText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)}%` : '-');
+
 export const cpuText = (c: CpuUsage | undefined): string =>
   c
-    ? `gw ${c.gateways.map((g) => g.toFixed(0)).join('+')}% pg ${c.postgres.toFixed(0)}% redis ${c.redis.toFixed(0)}% gen ${c.loadWorkers.toFixed(0)}% (load ${c.loadAverage.toFixed(1)})`
+    ? `gw ${c.gateways.map((g) => g.toFixed(0)).join('+')}% pg ${pctText(c.postgres)} redis ${pctText(c.redis)} gen ${pctText(c.loadWorkers)} (load ${c.loadAverage.toFixed(1)})`
     : '-';

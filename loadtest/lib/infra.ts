@@ -1,7 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import knexFactory from 'knex';
-import { ROOT } from './paths.js';
+import type { ServerKind } from './deployment.js';
+import { ROOT, sleep } from './paths.js';
+import { freePort } from './ports.js';
 import type { ProcessRegistry } from './processes.js';
 
 interface TestServersModule {
@@ -12,12 +15,20 @@ interface TestServersModule {
   }>;
 }
 
+export interface RedisServer {
+  url: string;
+  pid: number | undefined;
+}
+
 export interface Infra {
   /** The maintenance database; scenarios get a fresh database each. */
   adminUrl: string;
-  redisUrl: string;
   postgresPid: number | undefined;
-  redisPid: number | undefined;
+  /**
+   * One Redis per server kind, so that while both are deployed (interleaved scenarios) each
+   * one's Redis CPU and command counts are its own.
+   */
+  redis: Record<ServerKind, RedisServer>;
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -39,16 +50,25 @@ export async function startInfra(registry: ProcessRegistry): Promise<Infra> {
   for (const { name, pid } of servers.pids) registry.note(name, pid);
   const adminUrl = servers.env.DATABASE_URL!;
   const redisUrl = servers.env.REDIS_URL!;
-  for (const url of [adminUrl, redisUrl]) {
+  let baselineRedis: RedisServer;
+  try {
+    baselineRedis = await startRedis(registry);
+  } catch (err) {
+    await servers.stop();
+    throw err;
+  }
+  for (const url of [adminUrl, redisUrl, baselineRedis.url]) {
     const host = new URL(url).hostname;
     if (host !== '127.0.0.1' && host !== 'localhost')
       throw new Error(`refusing to load-test a non-loopback server: ${url}`);
   }
   return {
     adminUrl,
-    redisUrl,
     postgresPid: servers.pids.find((p) => p.name === 'postgres')?.pid,
-    redisPid: servers.pids.find((p) => p.name === 'redis')?.pid,
+    redis: {
+      signalink: { url: redisUrl, pid: servers.pids.find((p) => p.name === 'redis')?.pid },
+      baseline: baselineRedis,
+    },
     createDatabase: async (name) => {
       const admin = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
       try {
@@ -62,4 +82,30 @@ export async function startInfra(registry: ProcessRegistry): Promise<Infra> {
     },
     stop: () => servers.stop(),
   };
+}
+
+/** A second throw-away Redis (the baseline's), started the way scripts/test-servers.mjs does. */
+async function startRedis(registry: ProcessRegistry): Promise<RedisServer> {
+  const port = await freePort();
+  const { child } = registry.spawn(
+    'redis-baseline',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { PATH: process.env.PATH },
+  );
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error('redis-server exited (is it installed?)');
+    const open = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (open) return { url: `redis://127.0.0.1:${port}`, pid: child.pid };
+    if (Date.now() > deadline) throw new Error('redis-server did not start within 20 s');
+    await sleep(100);
+  }
 }

@@ -3,7 +3,14 @@ export interface Sizes {
   name: 'full' | 'small';
   workers: number;
   idle: { steps: number[]; settleMs: number; connectConcurrency: number };
-  fanout: { members: number; messages: number; warmup: number; ratePerSecond: number };
+  fanout: {
+    members: number;
+    messages: number;
+    warmup: number;
+    ratePerSecond: number;
+    /** The messages are sent in this many rounds, alternating between the servers. */
+    rounds: number;
+  };
   throughput: {
     channels: number;
     rates: number[];
@@ -32,10 +39,12 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
     name: 'full',
     workers: 4,
     idle: { steps: [5000, 10000], settleMs: 8000, connectConcurrency: 25 },
-    fanout: { members: 1000, messages: 300, warmup: 20, ratePerSecond: 10 },
+    fanout: { members: 1000, messages: 300, warmup: 20, ratePerSecond: 10, rounds: 6 },
     throughput: {
       channels: 500,
-      rates: [100, 200, 300, 400, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000],
+      rates: [
+        50, 100, 200, 300, 400, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000,
+      ],
       stepMs: 10_000,
       stopAboveP99Ms: 1000,
     },
@@ -53,7 +62,7 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
     name: 'small',
     workers: 2,
     idle: { steps: [200, 400], settleMs: 3000, connectConcurrency: 10 },
-    fanout: { members: 100, messages: 40, warmup: 5, ratePerSecond: 10 },
+    fanout: { members: 100, messages: 40, warmup: 5, ratePerSecond: 10, rounds: 4 },
     throughput: { channels: 50, rates: [50, 100, 200], stepMs: 4000, stopAboveP99Ms: 1000 },
     crash: {
       channels: 5,

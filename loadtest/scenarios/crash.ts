@@ -1,5 +1,5 @@
 import { killNode, type ServerKind } from '../lib/deployment.js';
-import { withDeployment, type Scenario } from '../lib/harness.js';
+import { oneAfterAnother, withDeployment, type Scenario } from '../lib/harness.js';
 import { nowMs, sleep } from '../lib/paths.js';
 import type {
   AckedMessage,
@@ -41,122 +41,130 @@ export interface CrashResult {
 export const crash: Scenario<CrashResult> = {
   name: 'crash',
 
-  async run(ctx, kind) {
-    const { channels, membersPerChannel, ratePerSecond, durationMs, killAtMs, reconnectDelayMs } =
-      ctx.sizes.crash;
-    const population = makePopulation('crash', channels, membersPerChannel);
-    return withDeployment(
-      ctx,
-      { scenario: 'crash', kind, nodeCount: 2, population },
-      async (deployment, pool) => {
-        const [survivor, victim] = deployment.nodes as [
-          (typeof deployment.nodes)[0],
-          (typeof deployment.nodes)[0],
-        ];
-        // Signalink clients use the SDK (seq tracking, sync on reconnect); baseline clients
-        // are plain Socket.IO clients, which is all a vanilla server offers.
-        const sdk = kind === 'signalink';
-        const specs = population.users.map((u, i) => deployment.client(u, i % 2));
-        const parts = deal(specs, pool.size);
-        const connects = await pool.each<ConnectResult>((i) => ({
-          type: 'connect',
-          clients: parts[i]!,
-          sdk,
-          concurrency: 10,
-          timeoutMs: 30_000,
-        }));
-        const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
-        if (failed > 0) throw new Error(`crash/${kind}: ${failed} clients could not connect`);
-        await pool.all({ type: 'arm', perMessage: false, keepIds: true });
+  run(ctx, kinds) {
+    return oneAfterAnother(ctx, 'crash', kinds, async (kind) => {
+      const { channels, membersPerChannel, ratePerSecond, durationMs, killAtMs, reconnectDelayMs } =
+        ctx.sizes.crash;
+      const population = makePopulation('crash', channels, membersPerChannel);
+      return withDeployment(
+        ctx,
+        'crash',
+        kind,
+        { nodeCount: 2, population },
+        async (deployment, pool) => {
+          const [survivor, victim] = deployment.nodes as [
+            (typeof deployment.nodes)[0],
+            (typeof deployment.nodes)[0],
+          ];
+          // Signalink clients use the SDK (seq tracking, sync on reconnect); baseline clients
+          // are plain Socket.IO clients, which is all a vanilla server offers.
+          const sdk = kind === 'signalink';
+          const specs = population.users.map((u, i) => deployment.client(u, i % 2));
+          const parts = deal(specs, pool.size);
+          const connects = await pool.each<ConnectResult>((i) => ({
+            type: 'connect',
+            clients: parts[i]!,
+            sdk,
+            concurrency: 10,
+            timeoutMs: 30_000,
+          }));
+          const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
+          if (failed > 0) throw new Error(`crash/${kind}: ${failed} clients could not connect`);
+          await pool.all({ type: 'arm', perMessage: false, keepIds: true });
 
-        ctx.log(
-          `crash/${kind}: ${specs.length} clients sending ${ratePerSecond}/s for ${durationMs} ms; SIGKILL at ${killAtMs} ms`,
-        );
-        const sending = pool.each<SendResult>((i) => ({
-          type: 'send',
-          senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),
-          ratePerSecond: ratePerSecond / pool.size,
-          durationMs,
-          maxCount: Number.MAX_SAFE_INTEGER,
-          ackTimeoutMs: 5000,
-          contentBytes: CONTENT_BYTES,
-          keepAcked: true,
-        }));
-        await sleep(killAtMs);
-        await killNode(victim);
-        const killedAt = nowMs();
-        const moves = await pool.all<FailoverResult>({
-          type: 'failover',
-          fromUrl: victim.url,
-          toUrl: survivor.url,
-          delayMs: reconnectDelayMs,
-        });
-        const failoverMs = nowMs() - killedAt;
-        ctx.log(`crash/${kind}: victim killed; its clients were back within ${fmt(failoverMs)} ms`);
-        const sends = await sending;
-
-        const acked: AckedMessage[] = sends.flatMap((s) => s?.acked ?? []);
-        let settle: SettleResult | undefined;
-        if (sdk) {
-          const heads: Record<string, number> = {};
-          for (const m of acked) heads[m.channelId] = Math.max(heads[m.channelId] ?? 0, m.seq);
-          const settles = await pool.all<SettleResult>({
-            type: 'settle',
-            heads,
-            timeoutMs: SETTLE_TIMEOUT_MS,
-          });
-          settle = settles.reduce(
-            (t, s) => ({ caughtUp: t.caughtUp + s.caughtUp, behind: t.behind + s.behind }),
-            { caughtUp: 0, behind: 0 },
+          ctx.log(
+            `crash/${kind}: ${specs.length} clients sending ${ratePerSecond}/s for ${durationMs} ms; SIGKILL at ${killAtMs} ms`,
           );
-        } else await sleep(BASELINE_SETTLE_MS);
-        const collected = await pool.all<CollectResult>({ type: 'collect' });
+          const sending = pool.each<SendResult>((i) => ({
+            type: 'send',
+            senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),
+            ratePerSecond: ratePerSecond / pool.size,
+            durationMs,
+            maxCount: Number.MAX_SAFE_INTEGER,
+            ackTimeoutMs: 5000,
+            contentBytes: CONTENT_BYTES,
+            keepAcked: true,
+          }));
+          await sleep(killAtMs);
+          await killNode(victim);
+          const killedAt = nowMs();
+          const moves = await pool.all<FailoverResult>({
+            type: 'failover',
+            fromUrl: victim.url,
+            toUrl: survivor.url,
+            delayMs: reconnectDelayMs,
+          });
+          const failoverMs = nowMs() - killedAt;
+          ctx.log(
+            `crash/${kind}: victim killed; its clients were back within ${fmt(failoverMs)} ms`,
+          );
+          const sends = await sending;
 
-        const received = new Map<string, Set<string>>();
-        for (const c of collected)
-          for (const [userId, ids] of c.received) received.set(userId, new Set(ids));
-        const movedUsers = new Set(specs.filter((s) => s.url === victim.url).map((s) => s.userId));
-        const missingByUser = new Map<string, number>();
-        let lostMessages = 0;
-        let missingDeliveries = 0;
-        for (const m of acked) {
-          let lost = false;
-          for (const userId of population.channels.get(m.channelId) ?? []) {
-            if (received.get(userId)?.has(m.id)) continue;
-            lost = true;
-            missingDeliveries += 1;
-            missingByUser.set(userId, (missingByUser.get(userId) ?? 0) + 1);
+          const acked: AckedMessage[] = sends.flatMap((s) => s?.acked ?? []);
+          let settle: SettleResult | undefined;
+          if (sdk) {
+            const heads: Record<string, number> = {};
+            for (const m of acked) heads[m.channelId] = Math.max(heads[m.channelId] ?? 0, m.seq);
+            const settles = await pool.all<SettleResult>({
+              type: 'settle',
+              heads,
+              timeoutMs: SETTLE_TIMEOUT_MS,
+            });
+            settle = settles.reduce(
+              (t, s) => ({ caughtUp: t.caughtUp + s.caughtUp, behind: t.behind + s.behind }),
+              { caughtUp: 0, behind: 0 },
+            );
+          } else await sleep(BASELINE_SETTLE_MS);
+          const collected = await pool.all<CollectResult>({ type: 'collect' });
+
+          const received = new Map<string, Set<string>>();
+          for (const c of collected)
+            for (const [userId, ids] of c.received) received.set(userId, new Set(ids));
+          const movedUsers = new Set(
+            specs.filter((s) => s.url === victim.url).map((s) => s.userId),
+          );
+          const missingByUser = new Map<string, number>();
+          let lostMessages = 0;
+          let missingDeliveries = 0;
+          for (const m of acked) {
+            let lost = false;
+            for (const userId of population.channels.get(m.channelId) ?? []) {
+              if (received.get(userId)?.has(m.id)) continue;
+              lost = true;
+              missingDeliveries += 1;
+              missingByUser.set(userId, (missingByUser.get(userId) ?? 0) + 1);
+            }
+            if (lost) lostMessages += 1;
           }
-          if (lost) lostMessages += 1;
-        }
-        const movedMissing = [...movedUsers].reduce((n, u) => n + (missingByUser.get(u) ?? 0), 0);
-        const sendErrors: Record<string, number> = {};
-        for (const s of sends)
-          for (const [k, v] of Object.entries(s?.errors ?? {}))
-            sendErrors[k] = (sendErrors[k] ?? 0) + v;
-        const moved = moves.reduce((n, m) => n + m.moved, 0);
-        const failoverErrors: Record<string, number> = {};
-        for (const m of moves)
-          for (const [k, v] of Object.entries(m.errors))
-            failoverErrors[k] = (failoverErrors[k] ?? 0) + v;
-        return {
-          clients: specs.length,
-          clientsMoved: moved,
-          failoverErrors,
-          failoverMs,
-          sent: sends.reduce((n, s) => n + (s?.sent ?? 0), 0),
-          acked: acked.length,
-          sendErrors,
-          lostMessages,
-          missingDeliveries,
-          expectedDeliveries: acked.length * membersPerChannel,
-          worstClientMissing: Math.max(0, ...missingByUser.values()),
-          meanMissingPerMovedClient: movedUsers.size ? movedMissing / movedUsers.size : 0,
-          duplicates: collected.reduce((n, c) => n + c.duplicates, 0),
-          ...(settle ? { settle } : {}),
-        };
-      },
-    );
+          const movedMissing = [...movedUsers].reduce((n, u) => n + (missingByUser.get(u) ?? 0), 0);
+          const sendErrors: Record<string, number> = {};
+          for (const s of sends)
+            for (const [k, v] of Object.entries(s?.errors ?? {}))
+              sendErrors[k] = (sendErrors[k] ?? 0) + v;
+          const moved = moves.reduce((n, m) => n + m.moved, 0);
+          const failoverErrors: Record<string, number> = {};
+          for (const m of moves)
+            for (const [k, v] of Object.entries(m.errors))
+              failoverErrors[k] = (failoverErrors[k] ?? 0) + v;
+          return {
+            clients: specs.length,
+            clientsMoved: moved,
+            failoverErrors,
+            failoverMs,
+            sent: sends.reduce((n, s) => n + (s?.sent ?? 0), 0),
+            acked: acked.length,
+            sendErrors,
+            lostMessages,
+            missingDeliveries,
+            expectedDeliveries: acked.length * membersPerChannel,
+            worstClientMissing: Math.max(0, ...missingByUser.values()),
+            meanMissingPerMovedClient: movedUsers.size ? movedMissing / movedUsers.size : 0,
+            duplicates: collected.reduce((n, c) => n + c.duplicates, 0),
+            ...(settle ? { settle } : {}),
+          };
+        },
+      );
+    });
   },
 
   tables(results) {

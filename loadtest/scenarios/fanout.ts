@@ -1,11 +1,28 @@
 import type { ServerKind } from '../lib/deployment.js';
-import { CpuMeter, cpuText, withDeployment, type CpuUsage, type Scenario } from '../lib/harness.js';
+import {
+  combineCpu,
+  CpuMeter,
+  cpuText,
+  inTurn,
+  withTargets,
+  type CpuUsage,
+  type PerServer,
+  type Scenario,
+  type ScenarioContext,
+  type Target,
+} from '../lib/harness.js';
 import { Histogram, type Summary } from '../lib/histogram.js';
 import { sleep } from '../lib/paths.js';
 import type { CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
-import { makePopulation } from '../lib/seed.js';
-import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
+import { makePopulation, type Population } from '../lib/seed.js';
+import {
+  sampleServers,
+  serverDelta,
+  serverText,
+  type ServerSample,
+  type ServerStats,
+} from '../lib/server-metrics.js';
 import { deal } from '../lib/workers.js';
 
 const CONTENT_BYTES = 100;
@@ -33,91 +50,36 @@ export interface FanoutResult {
 export const fanout: Scenario<FanoutResult> = {
   name: 'fanout',
 
-  async run(ctx, kind) {
-    const { members, messages, warmup, ratePerSecond } = ctx.sizes.fanout;
+  run(ctx, kinds) {
+    const { members, messages, warmup, ratePerSecond, rounds } = ctx.sizes.fanout;
     const population = makePopulation('fanout', 1, members);
     const channelId = [...population.channels.keys()][0]!;
-    return withDeployment(
-      ctx,
-      { scenario: 'fanout', kind, nodeCount: 2, population },
-      async (deployment, pool) => {
-        // Members alternate between the two gateways; user 0 (the sender) is worker 0's first.
-        const specs = population.users.map((u, i) => deployment.client(u, i % 2));
-        const parts = deal(specs, pool.size);
-        const connects = await pool.each<ConnectResult>((i) => ({
-          type: 'connect',
-          clients: parts[i]!,
-          sdk: false,
-          concurrency: 20,
-          timeoutMs: 30_000,
-        }));
-        const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
-        if (failed > 0) throw new Error(`fanout/${kind}: ${failed} members could not connect`);
-
-        const sendCommand = (count: number) =>
-          pool.request<SendResult>(0, {
-            type: 'send',
-            senders: [{ client: 0, channelId }],
-            ratePerSecond,
-            maxCount: count,
-            durationMs: (count / ratePerSecond) * 1000 + 5000,
-            ackTimeoutMs: 10_000,
-            contentBytes: CONTENT_BYTES,
-            keepAcked: false,
-          });
+    const perRound = Math.ceil(messages / rounds);
+    return withTargets(ctx, 'fanout', kinds, { nodeCount: 2, population }, async (targets) => {
+      const runs = new Map<ServerKind, FanoutRun>();
+      for (const target of targets)
+        runs.set(target.kind, await prepare(target, population, channelId));
+      for (const [kind, r] of runs) {
         // Warm-up messages (JIT, connection pools) are sent and then forgotten.
-        await sendCommand(warmup);
-        await sleep(1000);
-        await pool.all({ type: 'arm', perMessage: true, keepIds: false });
-        const meter = new CpuMeter(
-          deployment.nodes.map((n) => n.pid),
-          ctx.infra,
-        );
-        ctx.log(`fanout/${kind}: ${messages} messages at ${ratePerSecond}/s to ${members} members`);
-        const urls = deployment.nodes.map((n) => n.url);
-        const serverBefore = await sampleServers(urls);
-        const sent = await sendCommand(messages);
-        await sleep(2000);
-        const collected = await pool.all<CollectResult>({ type: 'collect' });
-        const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
-        const server = serverDelta(serverBefore, await sampleServers(urls));
-
-        const delivery = new Histogram();
-        const lastMember = new Histogram();
-        const perMessage = new Map<string, [number, number]>();
-        for (const c of collected) {
-          delivery.merge(c.receiveMs);
-          for (const [id, n, max] of c.perMessage) {
-            const e = perMessage.get(id);
-            if (e) {
-              e[0] += n;
-              e[1] = Math.max(e[1], max);
-            } else perMessage.set(id, [n, max]);
-          }
+        await r.send(warmup, ratePerSecond);
+        ctx.log(`fanout/${kind}: warmed up`);
+      }
+      await sleep(1000);
+      for (const r of runs.values()) r.serverBefore = await sampleServers(r.urls);
+      // Rounds alternate between the servers, so both see the same (shared, changing) machine.
+      for (let round = 0; round < rounds; round++) {
+        for (const target of inTurn(targets, round)) {
+          const r = runs.get(target.kind)!;
+          ctx.log(
+            `fanout/${target.kind}: round ${round + 1}/${rounds}, ${perRound} messages at ${ratePerSecond}/s to ${members} members`,
+          );
+          await r.round(perRound, ratePerSecond, ctx);
         }
-        let incompleteMessages = 0;
-        for (const [n, max] of perMessage.values()) {
-          if (n >= members) lastMember.record(max);
-          else incompleteMessages += 1;
-        }
-        incompleteMessages += Math.max(0, sent.ok - perMessage.size);
-        return {
-          members,
-          sent: sent.sent,
-          acked: sent.ok,
-          sendErrors: sent.errors,
-          expectedDeliveries: sent.ok * members,
-          deliveries: collected.reduce((n, r) => n + r.deliveries, 0),
-          delivery: delivery.summary(),
-          lastMember: lastMember.summary(),
-          incompleteMessages,
-          ack: Histogram.from(sent.ackMs).summary(),
-          cpu,
-          generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
-          server,
-        };
-      },
-    );
+      }
+      const results: PerServer<FanoutResult> = {};
+      for (const [kind, r] of runs) results[kind] = await r.finish(members);
+      return { results, errors: {} };
+    });
   },
 
   tables(results) {
@@ -181,3 +143,110 @@ export const fanout: Scenario<FanoutResult> = {
     ];
   },
 };
+
+/** One server's side of the interleaved fan-out measurement. */
+interface FanoutRun {
+  urls: string[];
+  serverBefore: ServerSample | undefined;
+  send(count: number, ratePerSecond: number): Promise<SendResult>;
+  round(count: number, ratePerSecond: number, ctx: ScenarioContext): Promise<void>;
+  finish(members: number): Promise<FanoutResult>;
+}
+
+async function prepare(
+  target: Target,
+  population: Population,
+  channelId: string,
+): Promise<FanoutRun> {
+  const { kind, deployment, pool } = target;
+  // Members alternate between the two gateways; user 0 (the sender) is worker 0's first.
+  const specs = population.users.map((u, i) => deployment.client(u, i % 2));
+  const parts = deal(specs, pool.size);
+  const connects = await pool.each<ConnectResult>((i) => ({
+    type: 'connect',
+    clients: parts[i]!,
+    sdk: false,
+    concurrency: 20,
+    timeoutMs: 30_000,
+  }));
+  const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
+  if (failed > 0) throw new Error(`fanout/${kind}: ${failed} members could not connect`);
+
+  const delivery = new Histogram();
+  const lastMember = new Histogram();
+  const ack = new Histogram();
+  const sendErrors: Record<string, number> = {};
+  const cpu: CpuUsage[] = [];
+  let sent = 0;
+  let acked = 0;
+  let deliveries = 0;
+  let incompleteMessages = 0;
+  let generatorEventLoopP99Ms = 0;
+  const urls = deployment.nodes.map((n) => n.url);
+
+  const send = (count: number, ratePerSecond: number) =>
+    pool.request<SendResult>(0, {
+      type: 'send',
+      senders: [{ client: 0, channelId }],
+      ratePerSecond,
+      maxCount: count,
+      durationMs: (count / ratePerSecond) * 1000 + 5000,
+      ackTimeoutMs: 10_000,
+      contentBytes: CONTENT_BYTES,
+      keepAcked: false,
+    });
+
+  const run: FanoutRun = {
+    urls,
+    serverBefore: undefined,
+    send,
+    async round(count, ratePerSecond, ctx) {
+      await pool.all({ type: 'arm', perMessage: true, keepIds: false });
+      const meter = new CpuMeter(deployment, ctx.infra);
+      const result = await send(count, ratePerSecond);
+      await sleep(2000);
+      const collected = await pool.all<CollectResult>({ type: 'collect' });
+      cpu.push(meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0)));
+      sent += result.sent;
+      acked += result.ok;
+      ack.merge(result.ackMs);
+      for (const [k, v] of Object.entries(result.errors)) sendErrors[k] = (sendErrors[k] ?? 0) + v;
+      const perMessage = new Map<string, [number, number]>();
+      for (const c of collected) {
+        delivery.merge(c.receiveMs);
+        deliveries += c.deliveries;
+        generatorEventLoopP99Ms = Math.max(generatorEventLoopP99Ms, c.eventLoopP99Ms);
+        for (const [id, n, max] of c.perMessage) {
+          const e = perMessage.get(id);
+          if (e) {
+            e[0] += n;
+            e[1] = Math.max(e[1], max);
+          } else perMessage.set(id, [n, max]);
+        }
+      }
+      for (const [n, max] of perMessage.values()) {
+        if (n >= population.users.length) lastMember.record(max);
+        else incompleteMessages += 1;
+      }
+      incompleteMessages += Math.max(0, result.ok - perMessage.size);
+    },
+    async finish(members) {
+      return {
+        members,
+        sent,
+        acked,
+        sendErrors,
+        expectedDeliveries: acked * members,
+        deliveries,
+        delivery: delivery.summary(),
+        lastMember: lastMember.summary(),
+        incompleteMessages,
+        ack: ack.summary(),
+        cpu: combineCpu(cpu),
+        generatorEventLoopP99Ms,
+        server: serverDelta(run.serverBefore, await sampleServers(urls)),
+      };
+    },
+  };
+  return run;
+}

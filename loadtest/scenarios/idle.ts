@@ -1,5 +1,5 @@
 import type { ServerKind } from '../lib/deployment.js';
-import { withDeployment, type Scenario } from '../lib/harness.js';
+import { oneAfterAnother, withDeployment, type Scenario } from '../lib/harness.js';
 import { Histogram, type Summary } from '../lib/histogram.js';
 import { Inspector } from '../lib/inspector.js';
 import { sleep } from '../lib/paths.js';
@@ -35,78 +35,96 @@ export interface IdleResult {
 export const idle: Scenario<IdleResult> = {
   name: 'idle',
 
-  async run(ctx, kind) {
-    const { steps, settleMs, connectConcurrency } = ctx.sizes.idle;
-    const total = steps[steps.length - 1]!;
-    const population = makePopulation(
-      'idle',
-      Math.ceil(total / MEMBERS_PER_CHANNEL),
-      MEMBERS_PER_CHANNEL,
-    );
-    return withDeployment(
-      ctx,
-      { scenario: 'idle', kind, nodeCount: 1, population, inspect: true },
-      async (deployment, pool) => {
-        const node = deployment.nodes[0]!;
-        const inspector = await Inspector.attach(node.output);
-        // Memory after a full collection, so garbage from the handshakes is not counted.
-        const measure = async () => {
-          await inspector.collectGarbage();
-          await sleep(500);
-          return { rss: rssKb(node.pid), heap: (await inspector.heapUsed()) / 1024 };
-        };
-        await sleep(settleMs);
-        const before = await measure();
-        const result: IdleResult = {
-          rssBeforeKb: before.rss,
-          heapBeforeKb: before.heap,
-          steps: [],
-        };
-        let held = 0;
-        for (const target of steps) {
-          const batch = population.users.slice(held, target).map((u) => deployment.client(u, 0));
-          const parts = deal(batch, pool.size);
-          const replies = await pool.each<ConnectResult>((i) => ({
-            type: 'connect',
-            clients: parts[i]!,
-            sdk: false,
-            concurrency: connectConcurrency,
-            timeoutMs: 30_000,
-          }));
-          held = target;
-          const hist = new Histogram();
-          const errors: Record<string, number> = {};
-          let failed = 0;
-          for (const r of replies) {
-            if (!r) continue;
-            hist.merge(r.connectMs);
-            failed += r.failed;
-            for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
-          }
-          // Let the sockets go quiet (presence heartbeats, first pings) before measuring.
-          await sleep(settleMs);
-          const live = await pool.all<CollectResult>({ type: 'collect' });
-          const connected = live.reduce((n, r) => n + r.connected, 0);
-          const now = await measure();
-          const step: IdleStep = {
-            target,
-            connected,
-            failed,
-            errors,
-            rssKb: now.rss,
-            kbPerConnection: connected > 0 ? (now.rss - before.rss) / connected : NaN,
-            heapKbPerConnection: connected > 0 ? (now.heap - before.heap) / connected : NaN,
-            connect: hist.summary(),
+  run(ctx, kinds) {
+    return oneAfterAnother(ctx, 'idle', kinds, async (kind) => {
+      const { steps, settleMs, connectConcurrency } = ctx.sizes.idle;
+      const total = steps[steps.length - 1]!;
+      const population = makePopulation(
+        'idle',
+        Math.ceil(total / MEMBERS_PER_CHANNEL),
+        MEMBERS_PER_CHANNEL,
+      );
+      return withDeployment(
+        ctx,
+        'idle',
+        kind,
+        { nodeCount: 1, population, inspect: true },
+        async (deployment, pool) => {
+          const node = deployment.nodes[0]!;
+          const inspector = await Inspector.attach(node.output);
+          // Memory after a full collection, so garbage from the handshakes is not counted.
+          const sample = async () => {
+            await inspector.collectGarbage();
+            await sleep(500);
+            return { rss: rssKb(node.pid), heap: (await inspector.heapUsed()) / 1024 };
           };
-          result.steps.push(step);
-          ctx.log(
-            `idle/${kind}: ${connected}/${target} connected, RSS ${fmt(now.rss / 1024)} MB, ${fmt(step.kbPerConnection, 2)} KB/conn (heap ${fmt(step.heapKbPerConnection, 2)})`,
-          );
-        }
-        inspector.close();
-        return result;
-      },
-    );
+          // Connecting sockets trigger presence updates to their channel mates; on a busy
+          // machine the clients read them late and the server holds them in write buffers for
+          // a while. Wait until the live heap stops moving, so that backlog is not counted.
+          const measure = async () => {
+            let last = await sample();
+            for (let i = 0; i < 10; i++) {
+              await sleep(2000);
+              const now = await sample();
+              const settled = Math.abs(now.heap - last.heap) <= 0.01 * last.heap;
+              last = now;
+              if (settled) break;
+            }
+            return last;
+          };
+          await sleep(settleMs);
+          const before = await measure();
+          const result: IdleResult = {
+            rssBeforeKb: before.rss,
+            heapBeforeKb: before.heap,
+            steps: [],
+          };
+          let held = 0;
+          for (const target of steps) {
+            const batch = population.users.slice(held, target).map((u) => deployment.client(u, 0));
+            const parts = deal(batch, pool.size);
+            const replies = await pool.each<ConnectResult>((i) => ({
+              type: 'connect',
+              clients: parts[i]!,
+              sdk: false,
+              concurrency: connectConcurrency,
+              timeoutMs: 30_000,
+            }));
+            held = target;
+            const hist = new Histogram();
+            const errors: Record<string, number> = {};
+            let failed = 0;
+            for (const r of replies) {
+              if (!r) continue;
+              hist.merge(r.connectMs);
+              failed += r.failed;
+              for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+            }
+            // Let the sockets go quiet (presence heartbeats, first pings) before measuring.
+            await sleep(settleMs);
+            const live = await pool.all<CollectResult>({ type: 'collect' });
+            const connected = live.reduce((n, r) => n + r.connected, 0);
+            const now = await measure();
+            const step: IdleStep = {
+              target,
+              connected,
+              failed,
+              errors,
+              rssKb: now.rss,
+              kbPerConnection: connected > 0 ? (now.rss - before.rss) / connected : NaN,
+              heapKbPerConnection: connected > 0 ? (now.heap - before.heap) / connected : NaN,
+              connect: hist.summary(),
+            };
+            result.steps.push(step);
+            ctx.log(
+              `idle/${kind}: ${connected}/${target} connected, RSS ${fmt(now.rss / 1024)} MB, ${fmt(step.kbPerConnection, 2)} KB/conn (heap ${fmt(step.heapKbPerConnection, 2)})`,
+            );
+          }
+          inspector.close();
+          return result;
+        },
+      );
+    });
   },
 
   tables(results) {

@@ -1,11 +1,21 @@
 import type { ServerKind } from '../lib/deployment.js';
-import { CpuMeter, cpuText, withDeployment, type CpuUsage, type Scenario } from '../lib/harness.js';
+import {
+  CpuMeter,
+  cpuText,
+  inTurn,
+  withTargets,
+  type CpuUsage,
+  type PerServer,
+  type Scenario,
+  type ScenarioContext,
+  type Target,
+} from '../lib/harness.js';
 import { Histogram, type Summary } from '../lib/histogram.js';
 import { sleep } from '../lib/paths.js';
 import type { ClientSpec, CollectResult, ConnectResult, SendResult } from '../lib/protocol.js';
 import { errorsText, fmt, latencyCells } from '../lib/report.js';
 import { InfraCounters, redisCommandsPer } from '../lib/infra-counters.js';
-import { makePopulation } from '../lib/seed.js';
+import { makePopulation, type Population } from '../lib/seed.js';
 import { sampleServers, serverDelta, serverText, type ServerStats } from '../lib/server-metrics.js';
 
 const MEMBERS_PER_CHANNEL = 4;
@@ -65,129 +75,41 @@ const passes = (s: ThroughputStep) =>
 export const throughput: Scenario<ThroughputResult> = {
   name: 'throughput',
 
-  async run(ctx, kind) {
+  run(ctx, kinds) {
     const { channels, rates, stepMs, stopAboveP99Ms } = ctx.sizes.throughput;
     const population = makePopulation('tp', channels, MEMBERS_PER_CHANNEL);
-    return withDeployment(
-      ctx,
-      { scenario: 'throughput', kind, nodeCount: 2, population },
-      async (deployment, pool) => {
-        // Two members of each channel per gateway, so every message crosses nodes. Each
-        // worker holds whole channels and every member sends to its own channel.
-        const parts: ClientSpec[][] = Array.from({ length: pool.size }, () => []);
-        const users = new Map(population.users.map((u) => [u.id, u]));
-        [...population.channels.values()].forEach((members, c) => {
-          for (const [m, userId] of members.entries()) {
-            const user = users.get(userId)!;
-            parts[c % pool.size]!.push(
-              deployment.client(user, m < MEMBERS_PER_CHANNEL / 2 ? 0 : 1),
-            );
-          }
-        });
-        const connects = await pool.each<ConnectResult>((i) => ({
-          type: 'connect',
-          clients: parts[i]!,
-          sdk: false,
-          concurrency: 20,
-          timeoutMs: 30_000,
-        }));
-        const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
-        if (failed > 0) throw new Error(`throughput/${kind}: ${failed} clients could not connect`);
-
-        const counters = InfraCounters.open(
-          ctx.infra.redisUrl,
-          ctx.infra.adminUrl,
-          deployment.databaseName,
-        );
-        const step = async (offered: number, durationMs: number) => {
-          await pool.all({ type: 'arm', perMessage: false, keepIds: false });
-          const urls = deployment.nodes.map((n) => n.url);
-          const serverBefore = await sampleServers(urls);
-          const countsBefore = await counters.read();
-          const stopWaits = counters.sampleWaits();
-          const meter = new CpuMeter(
-            deployment.nodes.map((n) => n.pid),
-            ctx.infra,
-          );
-          const sends = await pool.each<SendResult>((i) => ({
-            type: 'send',
-            senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),
-            ratePerSecond: offered / pool.size,
-            durationMs,
-            maxCount: Number.MAX_SAFE_INTEGER,
-            ackTimeoutMs: 10_000,
-            contentBytes: CONTENT_BYTES,
-            keepAcked: false,
-          }));
-          await sleep(1000);
-          const collected = await pool.all<CollectResult>({ type: 'collect' });
-          const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
-          const pgWaits = await stopWaits();
-          const server = serverDelta(serverBefore, await sampleServers(urls));
-          // Past the PostgreSQL statistics flush interval (1 s), so the step's commits count.
-          await sleep(1100);
-          const countsAfter = await counters.read();
-          const ack = new Histogram();
-          const delivery = new Histogram();
-          const errors: Record<string, number> = {};
-          let sent = 0;
-          let acked = 0;
-          let first = Infinity;
-          let last = 0;
-          for (const s of sends) {
-            if (!s) continue;
-            ack.merge(s.ackMs);
-            sent += s.sent;
-            acked += s.ok;
-            first = Math.min(first, s.firstSendAt);
-            last = Math.max(last, s.lastAckAt);
-            for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
-          }
-          for (const c of collected) delivery.merge(c.receiveMs);
-          const result: ThroughputStep = {
-            offered,
-            sent,
-            acked,
-            errors,
-            achieved: last > first ? acked / ((last - first) / 1000) : 0,
-            ack: ack.summary(),
-            delivery: delivery.summary(),
-            deliveries: collected.reduce((n, r) => n + r.deliveries, 0),
-            expectedDeliveries: acked * MEMBERS_PER_CHANNEL,
-            cpu,
-            generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
-            server,
-            redisCommandsPerSend:
-              acked > 0 ? (countsAfter.redisCommands - countsBefore.redisCommands) / acked : NaN,
-            redisByCommandPerSend: redisCommandsPer(countsBefore, countsAfter, acked),
-            pgWaits,
-            pgTransactionsPerSend:
-              acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
-          };
-          return result;
-        };
-
-        const result: ThroughputResult = { channels, steps: [], best: undefined };
-        try {
-          await step(rates[0]!, WARMUP_MS);
-          for (const offered of rates) {
-            const s = await step(offered, stepMs);
+    return withTargets(ctx, 'throughput', kinds, { nodeCount: 2, population }, async (targets) => {
+      const runs: ThroughputRun[] = [];
+      try {
+        for (const target of targets) runs.push(await prepare(ctx, target, population));
+        for (const r of runs) await r.step(rates[0]!, WARMUP_MS);
+        const results: PerServer<ThroughputResult> = {};
+        for (const r of runs) results[r.kind] = { channels, steps: [], best: undefined };
+        const active = new Set(runs.map((r) => r.kind));
+        // Each rate is measured for every server before the next rate, in alternating order,
+        // so both face the same (shared, changing) machine.
+        for (let i = 0; i < rates.length && active.size > 0; i++) {
+          const offered = rates[i]!;
+          for (const r of inTurn(runs, i)) {
+            if (!active.has(r.kind)) continue;
+            const result = results[r.kind]!;
+            const s = await r.step(offered, stepMs);
             result.steps.push(s);
             ctx.log(
-              `throughput/${kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)}; send handler ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend)} pg xacts)`,
+              `throughput/${r.kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s ack p99 ${fmt(s.ack.p99)} ms errors ${errorsText(s.errors)} (${cpuText(s.cpu)}; send handler ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend)} pg xacts)`,
             );
             if (passes(s)) result.best = s;
             const errorRate = s.sent > 0 ? (s.sent - s.acked) / s.sent : 1;
-            if (s.ack.p99 > stopAboveP99Ms || errorRate > 0.01) break;
+            if (s.ack.p99 > stopAboveP99Ms || errorRate > 0.01) active.delete(r.kind);
             // Let a backlog from this step drain so the next one starts clean.
             await sleep(1000);
           }
-        } finally {
-          await counters.close();
         }
-        return result;
-      },
-    );
+        return { results, errors: {} };
+      } finally {
+        for (const r of runs) await r.close();
+      }
+    });
   },
 
   tables(results) {
@@ -260,3 +182,109 @@ export const throughput: Scenario<ThroughputResult> = {
     ];
   },
 };
+
+/** One server's side of the interleaved ramp. */
+interface ThroughputRun {
+  kind: ServerKind;
+  step(offered: number, durationMs: number): Promise<ThroughputStep>;
+  close(): Promise<void>;
+}
+
+async function prepare(
+  ctx: ScenarioContext,
+  target: Target,
+  population: Population,
+): Promise<ThroughputRun> {
+  const { kind, deployment, pool } = target;
+  // Two members of each channel per gateway, so every message crosses nodes. Each worker
+  // holds whole channels and every member sends to its own channel.
+  const parts: ClientSpec[][] = Array.from({ length: pool.size }, () => []);
+  const users = new Map(population.users.map((u) => [u.id, u]));
+  [...population.channels.values()].forEach((members, c) => {
+    for (const [m, userId] of members.entries()) {
+      const user = users.get(userId)!;
+      parts[c % pool.size]!.push(deployment.client(user, m < MEMBERS_PER_CHANNEL / 2 ? 0 : 1));
+    }
+  });
+  const connects = await pool.each<ConnectResult>((i) => ({
+    type: 'connect',
+    clients: parts[i]!,
+    sdk: false,
+    concurrency: 20,
+    timeoutMs: 30_000,
+  }));
+  const failed = connects.reduce((n, r) => n + (r?.failed ?? 0), 0);
+  if (failed > 0) throw new Error(`throughput/${kind}: ${failed} clients could not connect`);
+
+  const counters = InfraCounters.open(
+    deployment.redisUrl,
+    ctx.infra.adminUrl,
+    deployment.databaseName,
+  );
+  const step = async (offered: number, durationMs: number) => {
+    await pool.all({ type: 'arm', perMessage: false, keepIds: false });
+    const urls = deployment.nodes.map((n) => n.url);
+    const serverBefore = await sampleServers(urls);
+    const countsBefore = await counters.read();
+    const stopWaits = counters.sampleWaits();
+    const meter = new CpuMeter(deployment, ctx.infra);
+    const sends = await pool.each<SendResult>((i) => ({
+      type: 'send',
+      senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),
+      ratePerSecond: offered / pool.size,
+      durationMs,
+      maxCount: Number.MAX_SAFE_INTEGER,
+      ackTimeoutMs: 10_000,
+      contentBytes: CONTENT_BYTES,
+      keepAcked: false,
+    }));
+    await sleep(1000);
+    const collected = await pool.all<CollectResult>({ type: 'collect' });
+    const cpu = meter.stop(collected.reduce((n, r) => n + r.cpuMs, 0));
+    const pgWaits = await stopWaits();
+    const server = serverDelta(serverBefore, await sampleServers(urls));
+    // Past the PostgreSQL statistics flush interval (1 s), so the step's commits count.
+    await sleep(1100);
+    const countsAfter = await counters.read();
+    const ack = new Histogram();
+    const delivery = new Histogram();
+    const errors: Record<string, number> = {};
+    let sent = 0;
+    let acked = 0;
+    let first = Infinity;
+    let last = 0;
+    for (const s of sends) {
+      if (!s) continue;
+      ack.merge(s.ackMs);
+      sent += s.sent;
+      acked += s.ok;
+      first = Math.min(first, s.firstSendAt);
+      last = Math.max(last, s.lastAckAt);
+      for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + v;
+    }
+    for (const c of collected) delivery.merge(c.receiveMs);
+    const result: ThroughputStep = {
+      offered,
+      sent,
+      acked,
+      errors,
+      achieved: last > first ? acked / ((last - first) / 1000) : 0,
+      ack: ack.summary(),
+      delivery: delivery.summary(),
+      deliveries: collected.reduce((n, r) => n + r.deliveries, 0),
+      expectedDeliveries: acked * MEMBERS_PER_CHANNEL,
+      cpu,
+      generatorEventLoopP99Ms: Math.max(...collected.map((c) => c.eventLoopP99Ms)),
+      server,
+      redisCommandsPerSend:
+        acked > 0 ? (countsAfter.redisCommands - countsBefore.redisCommands) / acked : NaN,
+      redisByCommandPerSend: redisCommandsPer(countsBefore, countsAfter, acked),
+      pgWaits,
+      pgTransactionsPerSend:
+        acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
+    };
+    return result;
+  };
+
+  return { kind, step, close: () => counters.close() };
+}
