@@ -53,6 +53,12 @@ export class ChannelService {
     );
   }
 
+  /** Everyone in a channel just created joins it at seq 0. */
+  private announceNewChannel(channelId: string, userIds: string[]): void {
+    for (const userId of userIds)
+      this.fanout.membershipChanged({ channelId, userId, joined: true, lastSeq: 0 });
+  }
+
   private async load(id: string, db: Knex = this.db): Promise<Channel> {
     const row = (await this.channelQuery(db).where('c.id', id).first()) as ChannelRow | undefined;
     if (!row) throw new AppError('NOT_FOUND', 'channel not found');
@@ -94,13 +100,7 @@ export class ChannelService {
       ]);
       return this.load(row!.id, trx);
     });
-    for (const id of [userId, ...others])
-      this.fanout.membershipChanged({
-        channelId: channel.id,
-        userId: id,
-        joined: true,
-        lastSeq: 0,
-      });
+    this.announceNewChannel(channel.id, [userId, ...others]);
     return { channel, created: true };
   }
 
@@ -142,13 +142,7 @@ export class ChannelService {
         ]);
         return this.load(row!.id, trx);
       });
-      for (const id of [userId, other])
-        this.fanout.membershipChanged({
-          channelId: channel.id,
-          userId: id,
-          joined: true,
-          lastSeq: 0,
-        });
+      this.announceNewChannel(channel.id, [userId, other]);
       return { channel, created: true };
     } catch (err) {
       // Both users opened the conversation at the same moment: the other insert won.

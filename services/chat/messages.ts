@@ -4,7 +4,7 @@ import type { RateLimits } from '../core/rate-limits.js';
 import { requireMember } from './access.js';
 import type { ChatFanout } from './fanout.js';
 import { MAX_MESSAGE_LENGTH, toMessage, type Message, type MessageRow } from './model.js';
-import { messageEvent, receiptEvent, TOPICS, writeOutbox } from './outbox.js';
+import { receiptEvent, TOPICS, writeMessageEvent, writeOutbox } from './outbox.js';
 import { canDeleteMessage, canEditMessage, planPage, trimPage } from './rules.js';
 
 export interface SendInput {
@@ -158,12 +158,7 @@ export class MessageService {
           sender_username: sender.username,
           sender_display_name: sender.displayName,
         });
-        await writeOutbox(
-          trx,
-          TOPICS.messages,
-          message.channelId,
-          messageEvent('message.created', message),
-        );
+        await writeMessageEvent(trx, 'message.created', message);
         return message;
       });
       this.fanout.messageCreated(message);
@@ -268,12 +263,7 @@ export class MessageService {
       const message = toMessage(
         (await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow,
       );
-      await writeOutbox(
-        trx,
-        TOPICS.messages,
-        message.channelId,
-        messageEvent('message.updated', message),
-      );
+      await writeMessageEvent(trx, 'message.updated', message);
       return message;
     });
     this.fanout.messageUpdated(message);
@@ -301,13 +291,7 @@ export class MessageService {
       const message = toMessage(
         (await this.messageQuery(trx).where('m.id', messageId).first()) as MessageRow,
       );
-      if (updated > 0)
-        await writeOutbox(
-          trx,
-          TOPICS.messages,
-          message.channelId,
-          messageEvent('message.deleted', message),
-        );
+      if (updated > 0) await writeMessageEvent(trx, 'message.deleted', message);
       return { message, updated };
     });
     if (message.updated > 0) this.fanout.messageUpdated(message.message);

@@ -67,3 +67,12 @@ export async function writeOutbox(
     [topic, key, JSON.stringify(payload), OUTBOX_NOTIFY_CHANNEL, topic],
   );
 }
+
+/** The event for a message change, on the messages topic keyed by channel. */
+export function writeMessageEvent(
+  trx: Knex.Transaction,
+  type: MessageEventType,
+  message: Message,
+): Promise<void> {
+  return writeOutbox(trx, TOPICS.messages, message.channelId, messageEvent(type, message));
+}
