@@ -10,6 +10,12 @@ export interface ServerSample {
   sendBuckets: Map<string, number>;
   gapFills: number;
   overruns: number;
+  /**
+   * Event-loop delay since the previous scrape (prom-client resets its monitor on every
+   * collection), worst node: p99 and max in ms.
+   */
+  loopP99Ms: number;
+  loopMaxMs: number;
 }
 
 export interface ServerStats {
@@ -22,6 +28,9 @@ export interface ServerStats {
   /** Messages read back from PostgreSQL because a broadcast arrived late or never. */
   gapFills: number;
   overruns: number;
+  /** Worst gateway event-loop delay over the interval, ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
 }
 
 const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -41,6 +50,8 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     sendBuckets: new Map(),
     gapFills: 0,
     overruns: 0,
+    loopP99Ms: 0,
+    loopMaxMs: 0,
   };
   for (const line of text.split('\n')) {
     if (line.startsWith('signalink_gateway_send_ack_seconds_bucket')) {
@@ -53,6 +64,10 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     else if (line.startsWith('signalink_gateway_gap_fills_total')) sample.gapFills = value(line);
     else if (line.startsWith('signalink_gateway_adapter_overruns_total'))
       sample.overruns = value(line);
+    else if (line.startsWith('nodejs_eventloop_lag_p99_seconds'))
+      sample.loopP99Ms = value(line) * 1000;
+    else if (line.startsWith('nodejs_eventloop_lag_max_seconds'))
+      sample.loopMaxMs = value(line) * 1000;
   }
   return sample;
 }
@@ -69,8 +84,12 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | unde
     sendBuckets: new Map(),
     gapFills: 0,
     overruns: 0,
+    loopP99Ms: 0,
+    loopMaxMs: 0,
   };
   for (const s of samples) {
+    total.loopP99Ms = Math.max(total.loopP99Ms, s.loopP99Ms);
+    total.loopMaxMs = Math.max(total.loopMaxMs, s.loopMaxMs);
     total.sendCount += s.sendCount;
     total.sendSumSeconds += s.sendSumSeconds;
     total.gapFills += s.gapFills;
@@ -104,10 +123,12 @@ export function serverDelta(
     sendP99LeMs: sends > 0 ? bucketAt(99) : NaN,
     gapFills: after.gapFills - before.gapFills,
     overruns: after.overruns - before.overruns,
+    loopP99Ms: after.loopP99Ms,
+    loopMaxMs: after.loopMaxMs,
   };
 }
 
 export const serverText = (s: ServerStats | undefined): string =>
   s
-    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; gap fills ${s.gapFills}, overruns ${s.overruns}`
+    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
     : '-';

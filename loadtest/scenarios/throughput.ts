@@ -58,8 +58,13 @@ export interface ThroughputResult {
 function cpuPerSend(s: ThroughputStep): string {
   if (s.acked <= 0) return '-';
   const ms = (pct: number) => (pct * 10 * s.cpu.seconds) / s.acked;
-  const gw = s.cpu.gateways.reduce((a, b) => a + b, 0);
-  return `${fmt(ms(gw + s.cpu.postgres + s.cpu.redis), 2)} (${fmt(ms(gw), 2)}+${fmt(ms(s.cpu.postgres), 2)}+${fmt(ms(s.cpu.redis), 2)})`;
+  const gw = ms(s.cpu.gateways.reduce((a, b) => a + b, 0));
+  // The baseline has no PostgreSQL: its share is absent, not zero.
+  // (Saved results turn NaN into null.)
+  const pg = Number.isFinite(s.cpu.postgres) ? ms(s.cpu.postgres) : NaN;
+  const redis = ms(s.cpu.redis);
+  const total = gw + (Number.isFinite(pg) ? pg : 0) + redis;
+  return `${fmt(total, 2)} (${fmt(gw, 2)}+${fmt(pg, 2)}+${fmt(redis, 2)})`;
 }
 
 const waitsText = (w: Record<string, number>): string =>
