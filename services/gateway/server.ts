@@ -5,6 +5,7 @@ import { SessionRevocations } from '../core/auth/session-revocations.js';
 import type { RoleContext, RoleHandle } from '../role.js';
 import { createStreamsAdapter } from './adapter.js';
 import { Broadcaster } from './broadcast.js';
+import type { PresenceChange } from './presence.js';
 import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.js';
 import { createGatewayMetrics } from './metrics.js';
 import { channelRoom, userRoom } from './rooms.js';
@@ -28,6 +29,8 @@ const NOTICE_BEFORE_DISCONNECT_MS = 500;
 
 interface SocketData extends SocketIdentity {
   channelIds: string[];
+  /** Set at handshake when this socket brought its user online. */
+  presenceChange?: PresenceChange | undefined;
 }
 
 /** Starts the Socket.IO gateway on the process's shared HTTP server. */
@@ -86,10 +89,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   const typingTimers = new Map<string, NodeJS.Timeout>();
   const revocations = new SessionRevocations(ctx.refreshTokens);
 
-  const announcePresence = async (change: Awaited<ReturnType<typeof ctx.presence.connect>>) => {
+  const announcePresence = async (change: PresenceChange | undefined) => {
     if (!change) return;
     const channelIds = await channelIdsOf(db, change.userId);
     broadcaster.presenceChanged(change, channelIds);
+    ctx.events.presenceChanged(change);
   };
 
   io.use(async (socket, next) => {
@@ -105,6 +109,14 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
         channelIds: await channelIdsOf(db, claims.userId),
       };
       socket.data = data;
+      // Registered before the client sees the connection, so a device that connects and then
+      // sees another one leave never reads as offline in between. Redis trouble must not refuse
+      // the connection: the heartbeat registers the socket once Redis answers again.
+      try {
+        data.presenceChange = await ctx.presence.connect(claims.userId, socket.id);
+      } catch (presenceErr) {
+        log.warn({ err: presenceErr }, 'presence update failed');
+      }
       next();
     } catch (err) {
       if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
@@ -142,10 +154,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       'socket connected',
     );
 
-    background(
-      'presence update',
-      ctx.presence.connect(data.userId, socket.id).then(announcePresence),
-    );
+    if (data.presenceChange) background('presence update', announcePresence(data.presenceChange));
     background('connection limit check', enforceConnectionLimit(data.userId));
 
     bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
