@@ -212,6 +212,11 @@ function writeResults(outcome: ScenarioOutcome): void {
   };
   const detail = join(RESULTS_DIR, `${runId}-${outcome.scenario}-${sizes.name}.json`);
   writeFileSync(detail, `${JSON.stringify({ ...header, ...outcome }, null, 2)}\n`);
+  // A failed or interrupted scenario keeps its detail file but never replaces a summary.
+  if (cleaning || Object.keys(outcome.errors).length > 0) {
+    log(`wrote ${detail} (no summary: the scenario failed or was interrupted)`);
+    return;
+  }
   const summary = join(
     RESULTS_DIR,
     `summary-${outcome.scenario}-${sizes.name}${standard ? '' : '-custom'}.json`,

@@ -22,6 +22,9 @@ export class WorkerPool {
         if (reply.ok) waiter.resolve(reply.result);
         else waiter.reject(new Error(`worker: ${reply.error}`));
       });
+      // Sending to a worker that is gone (stopped by a signal or the cleanup) must fail the
+      // request, not crash the orchestrator with an unhandled 'error' event.
+      w.on('error', () => undefined);
       w.once('exit', (code, signal) => {
         for (const [id, waiter] of this.pending) {
           waiter.reject(new Error(`a load worker exited (${code ?? signal}) mid-request`));
@@ -46,10 +49,15 @@ export class WorkerPool {
   request<T>(index: number, command: WorkerCommand): Promise<T> {
     const worker = this.workers[index];
     if (!worker) return Promise.reject(new Error(`no worker ${index}`));
+    if (!worker.connected) return Promise.reject(new Error(`load worker ${index} is gone`));
     const requestId = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
-      worker.send({ ...command, requestId });
+      worker.send({ ...command, requestId }, (err) => {
+        if (!err) return;
+        this.pending.delete(requestId);
+        reject(err);
+      });
     });
   }
 
