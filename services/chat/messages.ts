@@ -41,21 +41,8 @@ export function checkContent(content: string): void {
   }
 }
 
-// Rolls a transaction back without it being an error for the caller.
-class DuplicateSend extends Error {}
-
-const MESSAGE_COLUMNS = [
-  'id',
-  'channel_id',
-  'seq',
-  'sender_id',
-  'content',
-  'client_msg_id',
-  'reply_to',
-  'created_at',
-  'edited_at',
-  'deleted_at',
-];
+/** What signalink_send_message (migration 0003) reports besides the message row. */
+type SendStatus = 'created' | 'duplicate' | 'not_found' | 'forbidden' | 'bad_reply';
 
 export class MessageService {
   constructor(
@@ -96,78 +83,51 @@ export class MessageService {
   }
 
   /**
-   * The single path by which a message enters a channel, for REST and sockets alike. The seq
-   * comes from incrementing the channel row inside the same transaction that inserts the
-   * message and its outbox event: the row lock serialises senders of one channel only, and a
-   * rolled back send gives its seq back, so seqs are gap-free. A retried clientMsgId returns
-   * the original message.
+   * The single path by which a message enters a channel, for REST and sockets alike. After the
+   * checks that need no lock, one call to signalink_send_message (migration 0003) takes the
+   * next seq from the channel row, inserts the message and its outbox event and commits: the
+   * row lock serialises senders of one channel only and is held for one round trip, seqs are
+   * gap-free, and a retried clientMsgId returns the original.
    */
   async send(senderId: string, input: SendInput): Promise<SendResult> {
     checkContent(input.content);
-    const sender = await requireMember(this.db, senderId, input.channelId);
+    // Membership first, so nobody outside a channel can spend its rate limit.
+    await requireMember(this.db, senderId, input.channelId);
     try {
-      await this.limits.consume('message', senderId);
-      await this.limits.consume('channelMessage', input.channelId);
+      await Promise.all([
+        this.limits.consume('message', senderId),
+        this.limits.consume('channelMessage', input.channelId),
+      ]);
     } catch (err) {
       // A retry of a message that was already accepted gets its answer even when over the limit.
       const original = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
       if (original) return { message: original, created: false };
       throw err;
     }
-    if (input.replyTo) {
-      const parent = await this.db('messages')
-        .where({ id: input.replyTo, channel_id: input.channelId })
-        .first('id');
-      if (!parent)
+    const {
+      rows: [row],
+    } = (await this.db.raw('select * from signalink_send_message(?, ?, ?, ?, ?)', [
+      input.channelId,
+      senderId,
+      input.clientMsgId,
+      input.content,
+      input.replyTo ?? null,
+    ])) as { rows: (MessageRow & { status: SendStatus })[] };
+    switch (row?.status) {
+      case 'created':
+      case 'duplicate': {
+        const message = toMessage(row);
+        if (row.status === 'created') this.fanout.messageCreated(message);
+        return { message, created: row.status === 'created' };
+      }
+      case 'forbidden':
+        throw new AppError('FORBIDDEN', 'join the channel first');
+      case 'bad_reply':
         throw new AppError('VALIDATION', 'request failed validation', {
           fields: [{ path: 'replyTo', message: 'no such message in this channel' }],
         });
-    }
-    try {
-      const message = await this.db.transaction(async (trx) => {
-        // Takes the next seq and moves the sender's own read pointer to it: what you wrote is read.
-        const {
-          rows: [channel],
-        } = (await trx.raw(
-          `with taken as (update channels set last_seq = last_seq + 1 where id = ? returning last_seq)
-           , _ as (update channel_members set last_read_seq = (select last_seq from taken)
-                    where channel_id = ? and user_id = ?)
-           select last_seq from taken`,
-          [input.channelId, input.channelId, senderId],
-        )) as { rows: { last_seq: number }[] };
-        if (!channel) throw new AppError('NOT_FOUND', 'channel not found');
-        const [row] = (await trx('messages')
-          .insert({
-            channel_id: input.channelId,
-            seq: channel.last_seq,
-            sender_id: senderId,
-            content: input.content,
-            client_msg_id: input.clientMsgId,
-            reply_to: input.replyTo ?? null,
-          })
-          .onConflict(['channel_id', 'sender_id', 'client_msg_id'])
-          .ignore()
-          .returning(MESSAGE_COLUMNS)) as Omit<
-          MessageRow,
-          'sender_username' | 'sender_display_name'
-        >[];
-        // The clientMsgId was accepted before: roll back, giving the seq back, and answer with it.
-        if (!row) throw new DuplicateSend();
-        const message = toMessage({
-          ...row,
-          sender_username: sender.username,
-          sender_display_name: sender.displayName,
-        });
-        await writeMessageEvent(trx, 'message.created', message);
-        return message;
-      });
-      this.fanout.messageCreated(message);
-      return { message, created: true };
-    } catch (err) {
-      if (!(err instanceof DuplicateSend)) throw err;
-      const original = await this.findByClientId(input.channelId, senderId, input.clientMsgId);
-      if (!original) throw new AppError('INTERNAL', 'duplicate send could not be resolved');
-      return { message: original, created: false };
+      default:
+        throw new AppError('NOT_FOUND', 'channel not found');
     }
   }
 

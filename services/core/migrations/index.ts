@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './0001_initial.js';
 import * as eventPipeline from './0002_event_pipeline.js';
+import * as sendFunction from './0003_send_function.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_event_pipeline': eventPipeline,
+  '0003_send_function': sendFunction,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
