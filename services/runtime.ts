@@ -8,6 +8,7 @@ import { ChannelService } from './chat/channels.js';
 import { DeviceService } from './chat/devices.js';
 import { FanoutSlot } from './chat/fanout.js';
 import { MessageService } from './chat/messages.js';
+import { OutboxWakeup } from './chat/outbox.js';
 import { AccessTokens } from './core/auth/access-tokens.js';
 import { resolveJwtSecret } from './core/auth/jwt-secret.js';
 import { RefreshTokenStore } from './core/auth/refresh-tokens.js';
@@ -99,6 +100,10 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
 
     const limits = new RateLimits(config, redis);
     const fanout = new FanoutSlot();
+    const outboxWakeup = new OutboxWakeup(db, (err) =>
+      log.warn({ err }, 'could not wake the relay'),
+    );
+    releases.push(async () => outboxWakeup.stop());
     const accessTokens = new AccessTokens(
       resolveJwtSecret(config, log),
       config.accessTokenTtlSeconds,
@@ -128,7 +133,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       limits,
       accounts: new AccountService(db, accessTokens, refreshTokens, limits, config.adminUsernames),
       channels: new ChannelService(db, fanout),
-      messages: new MessageService(db, fanout, limits),
+      messages: new MessageService(db, fanout, limits, outboxWakeup),
       devices: new DeviceService(db),
       fanout,
       events: createPipelineEvents(bus, log, metrics),

@@ -13,7 +13,7 @@ import kafkajs from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
 import { FanoutSlot } from '../../services/chat/fanout.js';
 import { MessageService } from '../../services/chat/messages.js';
-import { messageEvent, TOPICS, writeOutbox } from '../../services/chat/outbox.js';
+import { messageEvent, OutboxWakeup, TOPICS, writeOutbox } from '../../services/chat/outbox.js';
 import { loadConfig } from '../../services/core/config.js';
 import { RateLimits } from '../../services/core/rate-limits.js';
 import { ROOT } from '../lib/paths.js';
@@ -151,7 +151,12 @@ async function run(env: Record<string, string>): Promise<void> {
     MESSAGE_RATE_BURST: '100000',
     CHANNEL_MESSAGE_RATE_PER_SECOND: '100000',
   });
-  const messages = new MessageService(db, new FanoutSlot(), new RateLimits(config, undefined));
+  const messages = new MessageService(
+    db,
+    new FanoutSlot(),
+    new RateLimits(config, undefined),
+    new OutboxWakeup(db, () => {}),
+  );
 
   // A consumer that notes when each message becomes visible on Kafka.
   // The consumer runs in a process of its own, so the writer's load does not delay what it

@@ -60,6 +60,18 @@ export async function requireMember(
   return access as MemberAccess;
 }
 
+/** The channels a user belongs to with their current heads (what a connecting socket joins). */
+export async function channelHeadsOf(
+  db: Knex,
+  userId: string,
+): Promise<{ channelId: string; lastSeq: number }[]> {
+  const rows = (await db('channel_members as m')
+    .join('channels as c', 'c.id', 'm.channel_id')
+    .where('m.user_id', userId)
+    .select('m.channel_id', 'c.last_seq')) as { channel_id: string; last_seq: number }[];
+  return rows.map((r) => ({ channelId: r.channel_id, lastSeq: Number(r.last_seq) }));
+}
+
 /** Ids of the channels a user belongs to (the rooms a socket joins). */
 export async function channelIdsOf(db: Knex, userId: string): Promise<string[]> {
   const rows = (await db('channel_members').where({ user_id: userId }).select('channel_id')) as {

@@ -4,7 +4,13 @@ import type { RateLimits } from '../core/rate-limits.js';
 import { requireMember } from './access.js';
 import type { ChatFanout } from './fanout.js';
 import { MAX_MESSAGE_LENGTH, toMessage, type Message, type MessageRow } from './model.js';
-import { receiptEvent, TOPICS, writeMessageEvent, writeOutbox } from './outbox.js';
+import {
+  receiptEvent,
+  TOPICS,
+  writeMessageEvent,
+  writeOutbox,
+  type OutboxWakeup,
+} from './outbox.js';
 import { canDeleteMessage, canEditMessage, planPage, trimPage } from './rules.js';
 
 export interface SendInput {
@@ -49,6 +55,7 @@ export class MessageService {
     private readonly db: Knex,
     private readonly fanout: ChatFanout,
     private readonly limits: RateLimits,
+    private readonly outboxWakeup: OutboxWakeup,
   ) {}
 
   private messageQuery(db: Knex = this.db) {
@@ -117,7 +124,10 @@ export class MessageService {
       case 'created':
       case 'duplicate': {
         const message = toMessage(row);
-        if (row.status === 'created') this.fanout.messageCreated(message);
+        if (row.status === 'created') {
+          this.outboxWakeup.poke();
+          this.fanout.messageCreated(message);
+        }
         return { message, created: row.status === 'created' };
       }
       case 'forbidden':
@@ -226,6 +236,7 @@ export class MessageService {
       await writeMessageEvent(trx, 'message.updated', message);
       return message;
     });
+    this.outboxWakeup.poke();
     this.fanout.messageUpdated(message);
     return message;
   }
@@ -254,7 +265,10 @@ export class MessageService {
       if (updated > 0) await writeMessageEvent(trx, 'message.deleted', message);
       return { message, updated };
     });
-    if (message.updated > 0) this.fanout.messageUpdated(message.message);
+    if (message.updated > 0) {
+      this.outboxWakeup.poke();
+      this.fanout.messageUpdated(message.message);
+    }
     return message.message;
   }
 
@@ -285,7 +299,10 @@ export class MessageService {
       await writeOutbox(trx, TOPICS.receipts, channelId, receiptEvent(channelId, userId, newSeq));
       return { seq: newSeq, moved: true };
     });
-    if (result.moved) this.fanout.receiptUpdated({ channelId, userId, seq: result.seq });
+    if (result.moved) {
+      this.outboxWakeup.poke();
+      this.fanout.receiptUpdated({ channelId, userId, seq: result.seq });
+    }
     return result.seq;
   }
 

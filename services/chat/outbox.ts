@@ -60,12 +60,37 @@ export async function writeOutbox(
   key: string,
   payload: object,
 ): Promise<void> {
-  // One round trip for the row and the wake-up; the notification is delivered at commit.
-  await trx.raw(
-    `with written as (insert into outbox (topic, key, payload) values (?, ?, ?) returning id)
-     select pg_notify(?, ?) from written`,
-    [topic, key, JSON.stringify(payload), OUTBOX_NOTIFY_CHANNEL, topic],
-  );
+  await trx('outbox').insert({ topic, key, payload: JSON.stringify(payload) });
+}
+
+/**
+ * Wakes the relay after outbox rows committed. A NOTIFY inside every sending transaction would
+ * serialise all their commits on PostgreSQL's notification queue lock (measured: the ceiling
+ * of sends per second); instead each process sends at most one NOTIFY per `delayMs`, after
+ * commit. If the process dies first, the relay's polling fallback finds the rows.
+ */
+export class OutboxWakeup {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly onError: (err: unknown) => void,
+    private readonly delayMs = 5,
+  ) {}
+
+  poke(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.db.raw('select pg_notify(?, ?)', [OUTBOX_NOTIFY_CHANNEL, 'outbox']).catch(this.onError);
+    }, this.delayMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }
 
 /** The event for a message change, on the messages topic keyed by channel. */

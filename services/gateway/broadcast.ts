@@ -48,12 +48,8 @@ export class Broadcaster implements ChatFanout {
   }
 
   private offerLocally(message: Message): void {
-    if (!this.sequencer) return;
-    if (!this.hasLocalListeners(message.channelId)) {
-      // Nobody here to order for; a socket joining later starts from what it syncs.
-      this.sequencer.forget(message.channelId);
-      return;
-    }
+    // Nobody here listens to the channel: a socket joining later starts from its own sync.
+    if (!this.sequencer || !this.hasLocalListeners(message.channelId)) return;
     this.sequencer.offer(message);
   }
 

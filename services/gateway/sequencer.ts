@@ -3,6 +3,8 @@ import type { Message } from '../chat/model.js';
 export interface SequencerDeps {
   /** Hands messages to the local sockets of the channel room, in order. */
   deliver(channelId: string, messages: Message[]): void;
+  /** The channel's committed head (last seq) now. */
+  fetchHead(channelId: string): Promise<number>;
   /** Reads committed messages with afterSeq < seq < beforeSeq (ascending) from the database. */
   fetchRange(
     channelId: string,
@@ -16,6 +18,8 @@ export interface SequencerDeps {
 
 interface ChannelState {
   delivered: number;
+  /** Waiting for the head to start from: messages are only held until then. */
+  starting: boolean;
   held: Map<number, Message>;
   timer: NodeJS.Timeout | undefined;
   filling: boolean;
@@ -51,22 +55,70 @@ export class ChannelSequencer {
   offer(message: Message): void {
     let state = this.channels.get(message.channelId);
     if (!state) {
-      // First message seen for the channel on this node: nothing earlier to order against.
+      // A channel no local join announced (should not happen): order from the first message seen.
       this.evictIfFull();
-      state = {
-        delivered: message.seq - 1,
-        held: new Map(),
-        timer: undefined,
-        filling: false,
-        retryAt: 0,
-        touchedAt: Date.now(),
-      };
+      state = this.newState(message.seq - 1, false);
       this.channels.set(message.channelId, state);
     }
     state.touchedAt = Date.now();
+    if (state.starting) {
+      state.held.set(message.seq, message);
+      return;
+    }
     if (message.seq <= state.delivered || state.held.has(message.seq)) return;
     state.held.set(message.seq, message);
     this.flush(message.channelId, state);
+  }
+
+  /**
+   * Starts ordering a channel whose first local socket just joined, from the head read when that
+   * socket's handshake listed its channels: everything committed later reaches the socket live
+   * (or from the database), everything before it the client syncs on connect.
+   */
+  startAt(channelId: string, head: number): void {
+    if (this.channels.has(channelId)) return;
+    this.evictIfFull();
+    this.channels.set(channelId, this.newState(head, false));
+  }
+
+  /**
+   * Like startAt, for a room joined without a known head (a membership change made elsewhere):
+   * reads the head, holding what arrives meanwhile, since that was broadcast after the join.
+   */
+  startFromDatabase(channelId: string): void {
+    if (this.channels.has(channelId)) return;
+    this.evictIfFull();
+    const state = this.newState(0, true);
+    this.channels.set(channelId, state);
+    this.deps
+      .fetchHead(channelId)
+      .then((head) => {
+        if (this.channels.get(channelId) !== state) return;
+        const firstHeld = state.held.size > 0 ? Math.min(...state.held.keys()) : Infinity;
+        state.delivered = Math.min(head, firstHeld - 1);
+        state.starting = false;
+        this.flush(channelId, state);
+      })
+      .catch((err: unknown) => {
+        // Fall back to starting at the first message seen, as for an unannounced channel.
+        this.deps.onError?.(err);
+        if (this.channels.get(channelId) !== state) return;
+        state.delivered = state.held.size > 0 ? Math.min(...state.held.keys()) - 1 : 0;
+        state.starting = false;
+        this.flush(channelId, state);
+      });
+  }
+
+  private newState(delivered: number, starting: boolean): ChannelState {
+    return {
+      delivered,
+      starting,
+      held: new Map(),
+      timer: undefined,
+      filling: false,
+      retryAt: 0,
+      touchedAt: Date.now(),
+    };
   }
 
   /**
@@ -75,7 +127,7 @@ export class ChannelSequencer {
    */
   catchUp(channelId: string, lastSeq: number): void {
     const state = this.channels.get(channelId);
-    if (!state || lastSeq <= state.delivered || state.filling) return;
+    if (!state || state.starting || lastSeq <= state.delivered || state.filling) return;
     void this.fill(channelId, state, lastSeq + 1);
   }
 

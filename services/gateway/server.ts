@@ -1,5 +1,10 @@
 import { Server, type Socket } from 'socket.io';
-import { channelIdsOf, shareAChannel, usersSharingAChannel } from '../chat/access.js';
+import {
+  channelHeadsOf,
+  channelIdsOf,
+  shareAChannel,
+  usersSharingAChannel,
+} from '../chat/access.js';
 import { AppError } from '../core/errors.js';
 import { SessionRevocations } from '../core/auth/session-revocations.js';
 import type { RoleContext, RoleHandle } from '../role.js';
@@ -28,7 +33,8 @@ const HEAD_CHECK_MS = 5000;
 const NOTICE_BEFORE_DISCONNECT_MS = 500;
 
 interface SocketData extends SocketIdentity {
-  channelIds: string[];
+  /** The user's channels and their heads when the handshake read them. */
+  channels: { channelId: string; lastSeq: number }[];
   /** Set at handshake when this socket brought its user online. */
   presenceChange?: PresenceChange | undefined;
 }
@@ -73,6 +79,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       for (const m of messages) io.local.to(room).emit('message.new', m);
       metrics.messagesDelivered.inc(listeners * messages.length);
     },
+    fetchHead: async (channelId) => (await ctx.messages.heads([channelId]))[0]?.lastSeq ?? 0,
     fetchRange: (channelId, afterSeq, beforeSeq) =>
       ctx.messages.range(channelId, afterSeq, beforeSeq),
     onGapFilled: (channelId, count) => {
@@ -82,6 +89,18 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     onError: (err) => log.warn({ err }, 'could not read missing messages; will retry'),
   });
   const broadcaster = new Broadcaster(io, sequencer, cluster !== undefined, log);
+  // Rooms joined later (membership changes from any node) start ordering from the database;
+  // an emptied room stops being tracked.
+  const roomChannel = (room: unknown) =>
+    typeof room === 'string' && room.startsWith('channel:') ? room.slice(8) : undefined;
+  io.of('/').adapter.on('create-room', (room: unknown) => {
+    const channelId = roomChannel(room);
+    if (channelId) sequencer.startFromDatabase(channelId);
+  });
+  io.of('/').adapter.on('delete-room', (room: unknown) => {
+    const channelId = roomChannel(room);
+    if (channelId) sequencer.forget(channelId);
+  });
   ctx.fanout.attach(broadcaster);
   const typing: TypingStore = ctx.redis
     ? new RedisTyping(ctx.redis, config.redisKeyPrefix)
@@ -106,7 +125,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       const data: SocketData = {
         ...claims,
         connectedAt: Date.now(),
-        channelIds: await channelIdsOf(db, claims.userId),
+        channels: await channelHeadsOf(db, claims.userId),
       };
       socket.data = data;
       // Registered before the client sees the connection, so a device that connects and then
@@ -148,7 +167,10 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     const data = socket.data as SocketData;
     metrics.connections.inc();
     metrics.connectionsTotal.inc({ recovered: String(socket.recovered) });
-    socket.join([userRoom(data.userId), ...data.channelIds.map(channelRoom)]);
+    // Ordering starts at the heads read during the handshake; what committed earlier the client
+    // gets from its sync on connect.
+    for (const c of data.channels) sequencer.startAt(c.channelId, c.lastSeq);
+    socket.join([userRoom(data.userId), ...data.channels.map((c) => channelRoom(c.channelId))]);
     log.debug(
       { socketId: socket.id, userId: data.userId, recovered: socket.recovered },
       'socket connected',

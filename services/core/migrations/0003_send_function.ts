@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 // network while the channel row stayed locked; under load the lock hold time, not PostgreSQL's
 // work, set the ceiling. Same guarantees: the seq comes from the channel row (senders of one
 // channel serialise, other channels do not), a retried clientMsgId returns the original, and
-// a seq is never skipped.
+// a seq is never skipped. The relay is woken after commit (OutboxWakeup), not from here: a
+// NOTIFY in every send would serialise all commits on the notification queue lock.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create function signalink_iso(t timestamptz) returns text
@@ -87,7 +88,6 @@ export async function up(knex: Knex): Promise<void> {
                 'sender', jsonb_build_object('id', p_sender, 'username', v_username, 'displayName', v_display),
                 'content', m.content, 'clientMsgId', m.client_msg_id, 'replyTo', m.reply_to,
                 'createdAt', signalink_iso(m.created_at), 'editedAt', null, 'deletedAt', null)));
-          perform pg_notify('signalink_outbox', 'signalink.messages');
           return query select 'created'::text, m.id, m.channel_id, m.seq, m.sender_id, v_username, v_display,
             m.content, m.client_msg_id, m.reply_to, m.created_at, m.edited_at, m.deleted_at;
           return;

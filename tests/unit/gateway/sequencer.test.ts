@@ -25,6 +25,8 @@ function harness(stored: Message[] = [], opts: { failReads?: number } = {}) {
   const sequencer = new ChannelSequencer(
     {
       deliver: (_channelId, messages) => delivered.push(...messages.map((m) => m.seq)),
+      fetchHead: async (channelId) =>
+        Math.max(0, ...stored.filter((m) => m.channelId === channelId).map((m) => m.seq)),
       fetchRange: async (channelId, after, before) => {
         reads.push([after, before]);
         if (failures > 0) {
@@ -113,4 +115,24 @@ test('channels are ordered independently', () => {
   expect(delivered).toEqual([1, 5, 2, 6]);
   expect(sequencer.delivered(CH)).toBe(2);
   expect(sequencer.delivered(other)).toBe(6);
+});
+
+test('a channel started at the handshake head delivers the next messages even when they arrive out of order', () => {
+  const { sequencer, delivered } = harness();
+  sequencer.startAt(CH, 4);
+  sequencer.offer(msg(6));
+  sequencer.offer(msg(5));
+  sequencer.offer(msg(4)); // committed before the socket connected: the client syncs it
+  expect(delivered).toEqual([5, 6]);
+});
+
+test('a channel started from the database holds what arrives meanwhile and starts before it', async () => {
+  const { sequencer, delivered } = harness([msg(1), msg(2), msg(3), msg(4)]);
+  sequencer.startFromDatabase(CH);
+  sequencer.offer(msg(4));
+  sequencer.offer(msg(3));
+  expect(delivered).toEqual([]);
+  await settle();
+  // Both arrived after the join, so both are delivered, in order.
+  expect(delivered).toEqual([3, 4]);
 });
