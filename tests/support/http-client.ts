@@ -15,9 +15,15 @@ export class ApiClient {
     return new ApiClient(this.baseUrl, token);
   }
 
-  async request<T = any>(method: string, path: string, body?: unknown, init: { raw?: string; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    if (body !== undefined || init.raw !== undefined) headers['content-type'] ??= 'application/json';
+    if (body !== undefined || init.raw !== undefined)
+      headers['content-type'] ??= 'application/json';
     if (this.token) headers.authorization ??= `Bearer ${this.token}`;
     const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
@@ -65,8 +71,13 @@ let counter = 0;
 export async function registerUser(anonymous: ApiClient, prefix = 'user'): Promise<TestUser> {
   counter += 1;
   const username = `${prefix}${counter}_${Math.random().toString(36).slice(2, 8)}`;
-  const res = await anonymous.post('/auth/register', { username, email: `${username}@example.test`, password: 'correct horse battery' });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const res = await anonymous.post('/auth/register', {
+    username,
+    email: `${username}@example.test`,
+    password: 'correct horse battery',
+  });
+  if (res.status !== 201)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return {
     id: res.body.user.id,
     username,
