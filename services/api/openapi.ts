@@ -12,7 +12,10 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 
 function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): unknown[] {
   if (!schema) return [];
-  const js = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+  const js = jsonSchema(schema, 'input') as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
   return Object.entries(js.properties ?? {}).map(([name, prop]) => ({
     name,
     in: location,
@@ -21,7 +24,9 @@ function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): 
   }));
 }
 
-const CODE_BY_STATUS = Object.fromEntries(Object.entries(HTTP_STATUS).map(([code, status]) => [status, code])) as Record<number, ErrorCode>;
+const CODE_BY_STATUS = Object.fromEntries(
+  Object.entries(HTTP_STATUS).map(([code, status]) => [status, code]),
+) as Record<number, ErrorCode>;
 
 /** The OpenAPI 3.1 document, built from the same route table and zod schemas that serve requests. */
 export function buildOpenApi(routes: AnyRouteSpec[], prefix: string): JsonSchema {
@@ -31,7 +36,10 @@ export function buildOpenApi(routes: AnyRouteSpec[], prefix: string): JsonSchema
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(route.responses)) {
       responses[status] = r.schema
-        ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } }
+        ? {
+            description: r.description,
+            content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } },
+          }
         : { description: r.description };
     }
     for (const status of [...route.errors, 500]) {
@@ -46,7 +54,12 @@ export function buildOpenApi(routes: AnyRouteSpec[], prefix: string): JsonSchema
       ...(route.auth === false ? { security: [] } : {}),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+            },
+          }
         : {}),
       responses,
     };
@@ -56,7 +69,8 @@ export function buildOpenApi(routes: AnyRouteSpec[], prefix: string): JsonSchema
     info: {
       title: 'Signalink API',
       version: '1',
-      description: 'REST half of the Signalink wire contract. Realtime events travel over Socket.IO (see PROTOCOL.md).',
+      description:
+        'REST half of the Signalink wire contract. Realtime events travel over Socket.IO (see PROTOCOL.md).',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

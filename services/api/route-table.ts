@@ -27,7 +27,11 @@ export interface RouteResult {
 type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+export interface RouteSpec<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+> {
   method: HttpMethod;
   /** Express path under the API prefix, e.g. `/channels/:id`. */
   path: string;
@@ -49,9 +53,11 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
 export type AnyRouteSpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
 
 /** Declares a route once: the same zod schemas validate requests and describe the API. */
-export function defineRoute<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
-  spec: RouteSpec<P, Q, B>,
-): AnyRouteSpec {
+export function defineRoute<
+  P extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): AnyRouteSpec {
   return spec as unknown as AnyRouteSpec;
 }
 

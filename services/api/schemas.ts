@@ -25,7 +25,10 @@ export const registerBody = z.strictObject({
   password,
   displayName: displayName.optional(),
 });
-export const loginBody = z.strictObject({ login: z.string().min(1).max(254), password: z.string().min(1).max(256) });
+export const loginBody = z.strictObject({
+  login: z.string().min(1).max(254),
+  password: z.string().min(1).max(256),
+});
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 
 export const userSchema = z.object({
@@ -37,16 +40,28 @@ export const userSchema = z.object({
   createdAt: isoTime,
 });
 export const ownUserSchema = userSchema.extend({ email: z.string(), isAdmin: z.boolean() });
-export const sessionSchema = z.object({ user: ownUserSchema, accessToken: z.string(), refreshToken: z.string() });
+export const sessionSchema = z.object({
+  user: ownUserSchema,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+});
 export const tokenPairSchema = z.object({ accessToken: z.string(), refreshToken: z.string() });
 
 export const profilePatchBody = z.strictObject({
   displayName: displayName.optional(),
-  avatarUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  avatarUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
   statusMessage: z.string().max(280).nullable().optional(),
 });
-const limitParam = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
-export const userSearchQuery = z.strictObject({ q: z.string().max(64).optional(), limit: limitParam(100, 20) });
+const limitParam = (max: number, fallback: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+export const userSearchQuery = z.strictObject({
+  q: z.string().max(64).optional(),
+  limit: limitParam(100, 20),
+});
 
 const channelName = z.string().trim().min(1).max(80);
 export const createChannelBody = z.strictObject({
@@ -55,7 +70,10 @@ export const createChannelBody = z.strictObject({
   description: z.string().max(1000).optional(),
   memberIds: z.array(uuid).max(500).optional(),
 });
-export const patchChannelBody = z.strictObject({ name: channelName.optional(), description: z.string().max(1000).optional() });
+export const patchChannelBody = z.strictObject({
+  name: channelName.optional(),
+  description: z.string().max(1000).optional(),
+});
 export const channelListQuery = z.strictObject({
   scope: z.enum(['member', 'public']).default('member'),
   q: z.string().max(80).optional(),
@@ -85,17 +103,30 @@ export const memberSchema = z.object({
   role: z.enum(MEMBER_ROLES),
   joinedAt: isoTime,
 });
-export const addMemberBody = z.strictObject({ userId: uuid, role: z.enum(['admin', 'member']).default('member') });
+export const addMemberBody = z.strictObject({
+  userId: uuid,
+  role: z.enum(['admin', 'member']).default('member'),
+});
 
 export const clientMsgId = z.string().min(1).max(128);
 // Over-long content is answered with PAYLOAD_TOO_LARGE by the domain, so the schema only
 // bounds it loosely (the body size limit applies first anyway).
 export const messageContent = z.string();
-export const sendMessageBody = z.strictObject({ clientMsgId, content: messageContent, replyTo: uuid.nullish() });
+export const sendMessageBody = z.strictObject({
+  clientMsgId,
+  content: messageContent,
+  replyTo: uuid.nullish(),
+});
 export const editMessageBody = z.strictObject({ content: messageContent });
 const seq = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-export const historyQuery = z.strictObject({ afterSeq: seq.optional(), beforeSeq: seq.optional(), limit: limitParam(200, 50) });
-export const readBody = z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const historyQuery = z.strictObject({
+  afterSeq: seq.optional(),
+  beforeSeq: seq.optional(),
+  limit: limitParam(200, 50),
+});
+export const readBody = z.strictObject({
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
 
 export const messageSchema = z.object({
   id: uuid,
@@ -109,16 +140,33 @@ export const messageSchema = z.object({
   editedAt: isoTime.nullable(),
   deletedAt: isoTime.nullable(),
 });
-export const messagePageSchema = z.object({ messages: z.array(messageSchema), hasMore: z.boolean() });
+export const messagePageSchema = z.object({
+  messages: z.array(messageSchema),
+  hasMore: z.boolean(),
+});
 
-export const searchQuery = z.strictObject({ q: z.string().trim().min(1).max(200), channelId: uuid.optional(), limit: limitParam(100, 20) });
+export const searchQuery = z.strictObject({
+  q: z.string().trim().min(1).max(200),
+  channelId: uuid.optional(),
+  limit: limitParam(100, 20),
+});
 
-export const deviceBody = z.strictObject({ token: z.string().min(1).max(4096), platform: z.enum(['android', 'ios', 'web']) });
-export const deviceSchema = z.object({ token: z.string(), platform: z.enum(['android', 'ios', 'web']), createdAt: isoTime });
+export const deviceBody = z.strictObject({
+  token: z.string().min(1).max(4096),
+  platform: z.enum(['android', 'ios', 'web']),
+});
+export const deviceSchema = z.object({
+  token: z.string(),
+  platform: z.enum(['android', 'ios', 'web']),
+  createdAt: isoTime,
+});
 
 export const notificationLevel = z.enum(['all', 'mentions', 'none']);
 export const preferencesBody = z.strictObject({
   muteAll: z.boolean().optional(),
   channels: z.record(uuid, notificationLevel).optional(),
 });
-export const preferencesSchema = z.object({ muteAll: z.boolean(), channels: z.record(z.string(), notificationLevel) });
+export const preferencesSchema = z.object({
+  muteAll: z.boolean(),
+  channels: z.record(z.string(), notificationLevel),
+});

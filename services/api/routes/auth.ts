@@ -1,6 +1,12 @@
 import type { AccountService } from '../../chat/accounts.js';
 import { defineRoute, type AnyRouteSpec } from '../route-table.js';
-import { loginBody, refreshBody, registerBody, sessionSchema, tokenPairSchema } from '../schemas.js';
+import {
+  loginBody,
+  refreshBody,
+  registerBody,
+  sessionSchema,
+  tokenPairSchema,
+} from '../schemas.js';
 
 export function authRoutes(accounts: AccountService): AnyRouteSpec[] {
   return [
@@ -24,18 +30,25 @@ export function authRoutes(accounts: AccountService): AnyRouteSpec[] {
       body: loginBody,
       responses: { 200: { description: 'logged in', schema: sessionSchema } },
       errors: [400, 401, 429],
-      handler: async ({ body, ip }) => ({ status: 200, body: await accounts.login(body.login, body.password, ip) }),
+      handler: async ({ body, ip }) => ({
+        status: 200,
+        body: await accounts.login(body.login, body.password, ip),
+      }),
     }),
     defineRoute({
       method: 'post',
       path: '/auth/refresh',
       tag: 'auth',
-      summary: 'Exchange a refresh token for a new token pair (the old refresh token stops working)',
+      summary:
+        'Exchange a refresh token for a new token pair (the old refresh token stops working)',
       auth: false,
       body: refreshBody,
       responses: { 200: { description: 'new tokens', schema: tokenPairSchema } },
       errors: [400, 401, 429],
-      handler: async ({ body }) => ({ status: 200, body: await accounts.refresh(body.refreshToken) }),
+      handler: async ({ body }) => ({
+        status: 200,
+        body: await accounts.refresh(body.refreshToken),
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -53,4 +66,3 @@ export function authRoutes(accounts: AccountService): AnyRouteSpec[] {
     }),
   ];
 }
-

@@ -36,12 +36,15 @@ export function channelRoutes(channels: ChannelService): AnyRouteSpec[] {
       method: 'get',
       path: '/channels',
       tag: 'channels',
-      summary: 'The caller’s channels with unread counts (scope=public lists public channels to join)',
+      summary:
+        'The caller’s channels with unread counts (scope=public lists public channels to join)',
       query: channelListQuery,
       responses: {
         200: {
           description: 'channels',
-          schema: z.object({ channels: z.union([z.array(memberChannelSchema), z.array(publicChannelSchema)]) }),
+          schema: z.object({
+            channels: z.union([z.array(memberChannelSchema), z.array(publicChannelSchema)]),
+          }),
         },
       },
       errors: [400, 401],
@@ -63,7 +66,10 @@ export function channelRoutes(channels: ChannelService): AnyRouteSpec[] {
       params: idParams,
       responses: { 200: { description: 'channel', schema: channelSchema } },
       errors: [400, 401, 404],
-      handler: async ({ caller, params }) => ({ status: 200, body: await channels.get(caller.userId, params.id) }),
+      handler: async ({ caller, params }) => ({
+        status: 200,
+        body: await channels.get(caller.userId, params.id),
+      }),
     }),
     defineRoute({
       method: 'patch',
@@ -74,7 +80,10 @@ export function channelRoutes(channels: ChannelService): AnyRouteSpec[] {
       body: patchChannelBody,
       responses: { 200: { description: 'channel', schema: channelSchema } },
       errors: [400, 401, 403, 404],
-      handler: async ({ caller, params, body }) => ({ status: 200, body: await channels.update(caller.userId, params.id, body) }),
+      handler: async ({ caller, params, body }) => ({
+        status: 200,
+        body: await channels.update(caller.userId, params.id, body),
+      }),
     }),
     defineRoute({
       method: 'delete',
@@ -97,7 +106,10 @@ export function channelRoutes(channels: ChannelService): AnyRouteSpec[] {
       params: idParams,
       responses: { 200: { description: 'channel', schema: channelSchema } },
       errors: [400, 401, 403, 404],
-      handler: async ({ caller, params }) => ({ status: 200, body: await channels.join(caller.userId, params.id) }),
+      handler: async ({ caller, params }) => ({
+        status: 200,
+        body: await channels.join(caller.userId, params.id),
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -118,9 +130,14 @@ export function channelRoutes(channels: ChannelService): AnyRouteSpec[] {
       tag: 'channels',
       summary: 'Members of a channel',
       params: idParams,
-      responses: { 200: { description: 'members', schema: z.object({ members: z.array(memberSchema) }) } },
+      responses: {
+        200: { description: 'members', schema: z.object({ members: z.array(memberSchema) }) },
+      },
       errors: [400, 401, 404],
-      handler: async ({ caller, params }) => ({ status: 200, body: { members: await channels.members(caller.userId, params.id) } }),
+      handler: async ({ caller, params }) => ({
+        status: 200,
+        body: { members: await channels.members(caller.userId, params.id) },
+      }),
     }),
     defineRoute({
       method: 'post',

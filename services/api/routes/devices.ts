@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import type { DeviceService } from '../../chat/devices.js';
 import { defineRoute, type AnyRouteSpec } from '../route-table.js';
-import { deviceBody, deviceParams, deviceSchema, preferencesBody, preferencesSchema } from '../schemas.js';
+import {
+  deviceBody,
+  deviceParams,
+  deviceSchema,
+  preferencesBody,
+  preferencesSchema,
+} from '../schemas.js';
 
 export function deviceRoutes(devices: DeviceService): AnyRouteSpec[] {
   return [
@@ -13,16 +19,24 @@ export function deviceRoutes(devices: DeviceService): AnyRouteSpec[] {
       body: deviceBody,
       responses: { 201: { description: 'registered', schema: deviceSchema } },
       errors: [400, 401],
-      handler: async ({ caller, body }) => ({ status: 201, body: await devices.register(caller.userId, body.token, body.platform) }),
+      handler: async ({ caller, body }) => ({
+        status: 201,
+        body: await devices.register(caller.userId, body.token, body.platform),
+      }),
     }),
     defineRoute({
       method: 'get',
       path: '/devices',
       tag: 'devices',
       summary: 'The caller’s registered push tokens',
-      responses: { 200: { description: 'devices', schema: z.object({ devices: z.array(deviceSchema) }) } },
+      responses: {
+        200: { description: 'devices', schema: z.object({ devices: z.array(deviceSchema) }) },
+      },
       errors: [401],
-      handler: async ({ caller }) => ({ status: 200, body: { devices: await devices.list(caller.userId) } }),
+      handler: async ({ caller }) => ({
+        status: 200,
+        body: { devices: await devices.list(caller.userId) },
+      }),
     }),
     defineRoute({
       method: 'delete',
@@ -44,7 +58,10 @@ export function deviceRoutes(devices: DeviceService): AnyRouteSpec[] {
       summary: 'The caller’s notification preferences',
       responses: { 200: { description: 'preferences', schema: preferencesSchema } },
       errors: [401],
-      handler: async ({ caller }) => ({ status: 200, body: await devices.preferences(caller.userId) }),
+      handler: async ({ caller }) => ({
+        status: 200,
+        body: await devices.preferences(caller.userId),
+      }),
     }),
     defineRoute({
       method: 'put',
@@ -54,7 +71,10 @@ export function deviceRoutes(devices: DeviceService): AnyRouteSpec[] {
       body: preferencesBody,
       responses: { 200: { description: 'preferences', schema: preferencesSchema } },
       errors: [400, 401, 404],
-      handler: async ({ caller, body }) => ({ status: 200, body: await devices.updatePreferences(caller.userId, body) }),
+      handler: async ({ caller, body }) => ({
+        status: 200,
+        body: await devices.updatePreferences(caller.userId, body),
+      }),
     }),
   ];
 }

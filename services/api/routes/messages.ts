@@ -45,7 +45,10 @@ export function messageRoutes(messages: MessageService): AnyRouteSpec[] {
       query: historyQuery,
       responses: { 200: { description: 'page', schema: messagePageSchema } },
       errors: [400, 401, 403, 404],
-      handler: async ({ caller, params, query }) => ({ status: 200, body: await messages.page(caller.userId, params.id, query) }),
+      handler: async ({ caller, params, query }) => ({
+        status: 200,
+        body: await messages.page(caller.userId, params.id, query),
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -69,7 +72,10 @@ export function messageRoutes(messages: MessageService): AnyRouteSpec[] {
       params: idParams,
       responses: { 200: { description: 'message', schema: messageSchema } },
       errors: [400, 401, 404],
-      handler: async ({ caller, params }) => ({ status: 200, body: await messages.get(caller.userId, params.id) }),
+      handler: async ({ caller, params }) => ({
+        status: 200,
+        body: await messages.get(caller.userId, params.id),
+      }),
     }),
     defineRoute({
       method: 'patch',
@@ -80,7 +86,10 @@ export function messageRoutes(messages: MessageService): AnyRouteSpec[] {
       body: editMessageBody,
       responses: { 200: { description: 'edited message', schema: messageSchema } },
       errors: [400, 401, 403, 404, 413],
-      handler: async ({ caller, params, body }) => ({ status: 200, body: await messages.edit(caller.userId, params.id, body.content) }),
+      handler: async ({ caller, params, body }) => ({
+        status: 200,
+        body: await messages.edit(caller.userId, params.id, body.content),
+      }),
     }),
     defineRoute({
       method: 'delete',
@@ -101,11 +110,15 @@ export function messageRoutes(messages: MessageService): AnyRouteSpec[] {
       tag: 'messages',
       summary: 'Full-text search over the caller’s channels, best match first',
       query: searchQuery,
-      responses: { 200: { description: 'matches', schema: z.object({ messages: z.array(messageSchema) }) } },
+      responses: {
+        200: { description: 'matches', schema: z.object({ messages: z.array(messageSchema) }) },
+      },
       errors: [400, 401],
       handler: async ({ caller, query }) => ({
         status: 200,
-        body: { messages: await messages.search(caller.userId, query.q, query.channelId, query.limit) },
+        body: {
+          messages: await messages.search(caller.userId, query.q, query.channelId, query.limit),
+        },
       }),
     }),
   ];

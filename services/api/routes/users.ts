@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import type { AccountService } from '../../chat/accounts.js';
 import { defineRoute, type AnyRouteSpec } from '../route-table.js';
-import { idParams, ownUserSchema, profilePatchBody, userSchema, userSearchQuery } from '../schemas.js';
+import {
+  idParams,
+  ownUserSchema,
+  profilePatchBody,
+  userSchema,
+  userSearchQuery,
+} from '../schemas.js';
 
 export function userRoutes(accounts: AccountService): AnyRouteSpec[] {
   return [
@@ -22,7 +28,10 @@ export function userRoutes(accounts: AccountService): AnyRouteSpec[] {
       body: profilePatchBody,
       responses: { 200: { description: 'updated profile', schema: ownUserSchema } },
       errors: [400, 401],
-      handler: async ({ caller, body }) => ({ status: 200, body: await accounts.updateMe(caller.userId, body) }),
+      handler: async ({ caller, body }) => ({
+        status: 200,
+        body: await accounts.updateMe(caller.userId, body),
+      }),
     }),
     defineRoute({
       method: 'get',
@@ -30,9 +39,14 @@ export function userRoutes(accounts: AccountService): AnyRouteSpec[] {
       tag: 'users',
       summary: 'Search users by username or display name prefix',
       query: userSearchQuery,
-      responses: { 200: { description: 'matching users', schema: z.object({ users: z.array(userSchema) }) } },
+      responses: {
+        200: { description: 'matching users', schema: z.object({ users: z.array(userSchema) }) },
+      },
       errors: [400, 401],
-      handler: async ({ query }) => ({ status: 200, body: { users: await accounts.search(query.q, query.limit) } }),
+      handler: async ({ query }) => ({
+        status: 200,
+        body: { users: await accounts.search(query.q, query.limit) },
+      }),
     }),
     defineRoute({
       method: 'get',
