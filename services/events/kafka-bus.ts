@@ -51,6 +51,8 @@ export class KafkaEventBus implements EventBus {
   readonly engine = 'kafka' as const;
   readonly kafka: Kafka;
   private producer: Promise<Producer> | undefined;
+  private readonly producers = new Set<Producer>();
+  private closed = false;
   private readonly subscriptions = new Set<KafkaSubscription>();
 
   constructor(readonly options: KafkaBusOptions) {
@@ -76,6 +78,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   private connectedProducer(): Promise<Producer> {
+    if (this.closed) return Promise.reject(new Error('event bus is closed'));
     this.producer ??= (async () => {
       const producer = this.kafka.producer({
         idempotent: true,
@@ -83,10 +86,26 @@ export class KafkaEventBus implements EventBus {
         allowAutoTopicCreation: true,
         retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 5 },
       });
-      await producer.connect();
+      this.producers.add(producer);
+      try {
+        await producer.connect();
+      } catch (err) {
+        // A producer that never connected still holds sockets and retry timers.
+        this.release(producer);
+        throw err;
+      }
+      if (this.closed) {
+        this.release(producer);
+        throw new Error('event bus is closed');
+      }
       return producer;
     })();
     return this.producer;
+  }
+
+  private release(producer: Producer): void {
+    this.producers.delete(producer);
+    void producer.disconnect().catch(() => {});
   }
 
   /**
@@ -96,7 +115,10 @@ export class KafkaEventBus implements EventBus {
   private discardProducer(failed: Promise<Producer>): void {
     if (this.producer !== failed) return;
     this.producer = undefined;
-    void failed.then((p) => p.disconnect()).catch(() => {});
+    void failed.then(
+      (p) => this.release(p),
+      () => {},
+    );
   }
 
   async publish(events: OutgoingEvent[]): Promise<void> {
@@ -139,18 +161,20 @@ export class KafkaEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.subscriptions.clear();
-    const producer = this.producer;
     this.producer = undefined;
-    await producer?.then((p) => p.disconnect()).catch(() => {});
+    // Every producer ever made, including ones discarded while a send was still retrying.
+    await Promise.all([...this.producers].map((p) => p.disconnect().catch(() => {})));
+    this.producers.clear();
   }
 }
 
 /**
- * One consumer group member. kafkajs restarts a consumer after retriable errors but gives up
- * on others (no broker reachable for long enough, for one); then a new consumer is launched
- * after a backoff, for as long as the subscription runs.
+ * One consumer group member. When its kafkajs consumer crashes (brokers unreachable for longer
+ * than its retries, for one), a new consumer is launched after a backoff, for as long as the
+ * subscription runs.
  */
 class KafkaSubscription {
   private consumer: Consumer | undefined;
@@ -204,12 +228,17 @@ class KafkaSubscription {
       heartbeatInterval: heartbeatIntervalMs,
       maxWaitTimeInMs: maxWaitMs,
       allowAutoTopicCreation: true,
-      retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+      // kafkajs never restarts this consumer itself: the supervisor launches a new one, so
+      // there is one restart path and nothing restarts behind a stop.
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+        retries: 8,
+        restartOnFailure: async () => false,
+      },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) crashed.abort();
-    });
+    consumer.on(consumer.events.CRASH, () => crashed.abort());
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.launches = 0;
       this.onAssigned(consumer, event.payload.memberAssignment);

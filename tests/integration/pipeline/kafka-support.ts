@@ -58,7 +58,10 @@ export interface TopicRecord {
   value: any;
 }
 
-/** Reads a topic from the beginning in the background; `records` grows as they arrive. */
+/**
+ * Reads a topic from the beginning in the background; `records` grows as they arrive. A
+ * consumer that crashes (brokers down for long) is replaced, and nothing restarts after stop.
+ */
 export async function tailTopic(topic: string): Promise<{
   records: TopicRecord[];
   waitFor(pred: (r: TopicRecord[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -70,25 +73,46 @@ export async function tailTopic(topic: string): Promise<{
     logLevel: logLevel.NOTHING,
     retry: { retries: 20, maxRetryTime: 2000 },
   });
-  const consumer: Consumer = kafka.consumer({
-    groupId: `reader-${randomBytes(4).toString('hex')}`,
-    sessionTimeout: 6000,
-    heartbeatInterval: 500,
-    maxWaitTimeInMs: 20,
-  });
+  const groupId = `reader-${randomBytes(4).toString('hex')}`;
   const records: TopicRecord[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      records.push({
-        partition,
-        offset: Number(message.offset),
-        key: message.key?.toString() ?? null,
-        value: JSON.parse(message.value?.toString() ?? 'null'),
-      });
-    },
-  });
+  const seen = new Set<string>();
+  let stopped = false;
+  let current: Consumer | undefined;
+  let launching: Promise<void> = Promise.resolve();
+  const relaunch = () => {
+    if (stopped) return;
+    launching = new Promise((r) => setTimeout(r, 500)).then(() =>
+      stopped ? undefined : launch().catch(relaunch),
+    );
+  };
+  const launch = async (): Promise<void> => {
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 20,
+      retry: { retries: 20, maxRetryTime: 2000, restartOnFailure: async () => false },
+    });
+    current = consumer;
+    consumer.on(consumer.events.CRASH, relaunch);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        // A replacement consumer may read again what its predecessor read.
+        const id = `${partition}:${message.offset}`;
+        if (seen.has(id)) return;
+        seen.add(id);
+        records.push({
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString() ?? null,
+          value: JSON.parse(message.value?.toString() ?? 'null'),
+        });
+      },
+    });
+  };
+  await launch();
   return {
     records,
     waitFor: (pred, timeoutMs = 30_000) =>
@@ -97,7 +121,11 @@ export async function tailTopic(topic: string): Promise<{
         timeoutMs,
         () => `records of ${topic} (${records.length} so far)`,
       ),
-    stop: () => consumer.disconnect(),
+    stop: async () => {
+      stopped = true;
+      await launching.catch(() => {});
+      await current?.disconnect();
+    },
   };
 }
 
