@@ -115,15 +115,21 @@ export class FcmTransport implements NotificationTransport {
  * The firebase-admin sender, loaded only when the fcm transport is chosen. Credentials come
  * from FCM_SERVICE_ACCOUNT_JSON, or from GOOGLE_APPLICATION_CREDENTIALS (application default).
  */
+const FIREBASE_APP_NAME = 'signalink-notifier';
+
 export async function createFirebaseSender(options: {
   serviceAccountJson: string | undefined;
 }): Promise<MulticastSender> {
-  const { initializeApp, cert, applicationDefault } = await import('firebase-admin/app');
+  const { initializeApp, cert, applicationDefault, getApps } = await import('firebase-admin/app');
   const { getMessaging } = await import('firebase-admin/messaging');
   const credential = options.serviceAccountJson
     ? cert(parseServiceAccount(options.serviceAccountJson))
     : applicationDefault();
-  return getMessaging(initializeApp({ credential }, 'signalink-notifier'));
+  // One firebase app per process, even if the role is started again.
+  const app =
+    getApps().find((a) => a.name === FIREBASE_APP_NAME) ??
+    initializeApp({ credential }, FIREBASE_APP_NAME);
+  return getMessaging(app);
 }
 
 const serviceAccountSchema = z.object({

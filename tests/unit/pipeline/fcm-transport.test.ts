@@ -1,8 +1,10 @@
 // The FCM transport at its boundary: FCM itself cannot be reached from test machines, so the
 // multicast sender is a stand-in that answers the way firebase-admin does.
+import { generateKeyPairSync } from 'node:crypto';
 import type { BatchResponse, MulticastMessage } from 'firebase-admin/messaging';
 import {
   buildMulticast,
+  createFirebaseSender,
   FcmTransport,
   MULTICAST_LIMIT,
   type DeviceTokenStore,
@@ -144,4 +146,27 @@ test(`more than ${MULTICAST_LIMIT} tokens go out in several multicasts`, async (
     'delivered',
   );
   expect(fcm.sent.map((m) => m.tokens.length)).toEqual([MULTICAST_LIMIT, 20]);
+});
+
+describe('firebase-admin setup', () => {
+  test('a service account key gives a sender without contacting Google', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = {
+      project_id: 'signalink-test',
+      client_email: 'notifier@signalink-test.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+    const sender = await createFirebaseSender({ serviceAccountJson: JSON.stringify(key) });
+    expect(typeof sender.sendEachForMulticast).toBe('function');
+  });
+
+  test.each([
+    ['not JSON', '{nope', /not valid JSON/],
+    ['JSON without a key', JSON.stringify({ project_id: 'p' }), /client_email, private_key/],
+  ])(
+    '%s in FCM_SERVICE_ACCOUNT_JSON is refused with a clear message',
+    async (_name, json, message) => {
+      await expect(createFirebaseSender({ serviceAccountJson: json })).rejects.toThrow(message);
+    },
+  );
 });
