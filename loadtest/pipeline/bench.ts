@@ -151,11 +151,13 @@ async function run(env: Record<string, string>): Promise<void> {
     MESSAGE_RATE_BURST: '100000',
     CHANNEL_MESSAGE_RATE_PER_SECOND: '100000',
   });
+  // As in the send path: the relay is woken after commit, at most once per 5 ms per process.
+  const wakeup = new OutboxWakeup(db, (err) => console.error('[bench] relay wake-up failed', err));
   const messages = new MessageService(
     db,
     new FanoutSlot(),
     new RateLimits(config, undefined),
-    new OutboxWakeup(db, () => {}),
+    wakeup,
   );
 
   // A consumer that notes when each message becomes visible on Kafka.
@@ -180,175 +182,191 @@ async function run(env: Record<string, string>): Promise<void> {
   );
 
   // Phase 1: a steady, open-loop stream of committed messages.
-  console.log(
-    `[bench] steady phase (${WRITER} writer): ${RATE} messages/s for ${SECONDS} s over ${CHANNELS} channels, relay batch ${args.batch}`,
-  );
-  const seqs = new Map<string, number>();
-  // One committed transaction per message; returns its event id. `send`: the whole send path
-  // (MessageService.send). `outbox`: only the outbox write that ends a send (row + NOTIFY in
-  // one transaction), so the relay can be measured at rates the full send path cannot reach
-  // on a small machine.
-  const writeOne = async (i: number): Promise<string> => {
-    const ch = channels[i % channels.length]!;
-    const sender = ch.members[i % ch.members.length]!;
-    const content = `bench message ${i} ${'x'.repeat(80)}`;
-    if (WRITER === 'send') {
-      const r = await messages.send(sender, {
+  if (SECONDS > 0) await steadyPhase();
+  async function steadyPhase(): Promise<void> {
+    console.log(
+      `[bench] steady phase (${WRITER} writer): ${RATE} messages/s for ${SECONDS} s over ${CHANNELS} channels, relay batch ${args.batch}`,
+    );
+    const seqs = new Map<string, number>();
+    // One committed transaction per message; returns its event id. `send`: the whole send path
+    // (MessageService.send). `outbox`: only the outbox write that ends a send (row + NOTIFY in
+    // one transaction), so the relay can be measured at rates the full send path cannot reach
+    // on a small machine.
+    const writeOne = async (i: number): Promise<string> => {
+      const ch = channels[i % channels.length]!;
+      const sender = ch.members[i % ch.members.length]!;
+      const content = `bench message ${i} ${'x'.repeat(80)}`;
+      if (WRITER === 'send') {
+        const r = await messages.send(sender, {
+          channelId: ch.id,
+          clientMsgId: randomUUID(),
+          content,
+        });
+        return r.message.id;
+      }
+      const seq = (seqs.get(ch.id) ?? 0) + 1;
+      seqs.set(ch.id, seq);
+      const now = new Date().toISOString();
+      const event = messageEvent('message.created', {
+        id: randomUUID(),
         channelId: ch.id,
-        clientMsgId: randomUUID(),
+        seq,
+        sender: { id: sender, username: 'bench', displayName: 'Bench' },
         content,
+        clientMsgId: randomUUID(),
+        replyTo: null,
+        createdAt: now,
+        editedAt: null,
+        deletedAt: null,
       });
-      return r.message.id;
-    }
-    const seq = (seqs.get(ch.id) ?? 0) + 1;
-    seqs.set(ch.id, seq);
-    const now = new Date().toISOString();
-    const event = messageEvent('message.created', {
+      await db.transaction((trx) => writeOutbox(trx, TOPICS.messages, ch.id, event));
+      wakeup.poke();
+      return event.message.id;
+    };
+    const committedAt = new Map<string, number>();
+    const total = RATE * SECONDS;
+    const started = Date.now();
+    let next = 0;
+    let failures = 0;
+    let lateStarts = 0;
+    // Open-loop schedule (message i is due at i / RATE), written by a bounded set of lanes so
+    // the writer never queues more transactions than it has connections.
+    const lane = async () => {
+      for (let i = next++; i < total; i = next++) {
+        const wait = started + (i * 1000) / RATE - Date.now();
+        if (wait > 0) await sleep(wait);
+        else if (wait < -100) lateStarts += 1;
+        try {
+          const messageId = await writeOne(i);
+          committedAt.set(messageId, Date.now());
+        } catch {
+          failures += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: LANES }, lane));
+    const sendSeconds = (Date.now() - started) / 1000;
+    const drainDeadline = Date.now() + 60_000;
+    while ([...committedAt.keys()].some((id) => !visibleAt.has(id)) && Date.now() < drainDeadline)
+      await sleep(50);
+    const publishedSeconds = (Math.max(...visibleAt.values()) - started) / 1000;
+    const lags = [...committedAt]
+      .map(([id, t]) => (visibleAt.get(id) ?? NaN) - t)
+      .filter((x) => !Number.isNaN(x))
+      .sort((a, b) => a - b);
+    const missing = committedAt.size - lags.length;
+    const relayLag = await histogramPercentiles(
+      `http://127.0.0.1:${port}/metrics`,
+      'signalink_relay_lag_seconds',
+      [50, 99],
+    );
+    console.log(
+      JSON.stringify(
+        {
+          phase: 'steady',
+          writer: WRITER,
+          targetRate: RATE,
+          sent: committedAt.size,
+          sendFailures: failures,
+          achievedSendRate: Math.round(committedAt.size / sendSeconds),
+          sendsStartedOver100msLate: lateStarts,
+          publishedPerSecond: Math.round(lags.length / publishedSeconds),
+          missingOnKafka: missing,
+          commitToKafkaLagMs: {
+            p50: percentile(lags, 50),
+            p90: percentile(lags, 90),
+            p99: percentile(lags, 99),
+            max: lags.at(-1),
+          },
+          relayWriteToAckLagMsUpperBucket: relayLag,
+        },
+        null,
+        2,
+      ),
+    );
+  }
+
+  // Phase 2: Kafka down, a backlog builds up in the outbox, Kafka back: time to drain it.
+  if (BACKLOG > 0) await backlogPhase();
+  async function backlogPhase(): Promise<void> {
+    console.log(`[bench] backlog phase: all brokers down, ${BACKLOG} outbox events, brokers up`);
+    await control(controlPort, 'down -1');
+    const template = messageEvent('message.created', {
       id: randomUUID(),
-      channelId: ch.id,
-      seq,
-      sender: { id: sender, username: 'bench', displayName: 'Bench' },
-      content,
+      channelId: channels[0]!.id,
+      seq: 1,
+      sender: { id: channels[0]!.members[0]!, username: 'bench', displayName: 'Bench' },
+      content: `bench message ${'x'.repeat(80)}`,
       clientMsgId: randomUUID(),
       replyTo: null,
-      createdAt: now,
+      createdAt: new Date().toISOString(),
       editedAt: null,
       deletedAt: null,
     });
-    await db.transaction((trx) => writeOutbox(trx, TOPICS.messages, ch.id, event));
-    return event.message.id;
-  };
-  const committedAt = new Map<string, number>();
-  const total = RATE * SECONDS;
-  const started = Date.now();
-  let next = 0;
-  let failures = 0;
-  let lateStarts = 0;
-  // Open-loop schedule (message i is due at i / RATE), written by a bounded set of lanes so
-  // the writer never queues more transactions than it has connections.
-  const lane = async () => {
-    for (let i = next++; i < total; i = next++) {
-      const wait = started + (i * 1000) / RATE - Date.now();
-      if (wait > 0) await sleep(wait);
-      else if (wait < -100) lateStarts += 1;
-      try {
-        const messageId = await writeOne(i);
-        committedAt.set(messageId, Date.now());
-      } catch {
-        failures += 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: LANES }, lane));
-  const sendSeconds = (Date.now() - started) / 1000;
-  const drainDeadline = Date.now() + 60_000;
-  while ([...committedAt.keys()].some((id) => !visibleAt.has(id)) && Date.now() < drainDeadline)
-    await sleep(50);
-  const publishedSeconds = (Math.max(...visibleAt.values()) - started) / 1000;
-  const lags = [...committedAt]
-    .map(([id, t]) => (visibleAt.get(id) ?? NaN) - t)
-    .filter((x) => !Number.isNaN(x))
-    .sort((a, b) => a - b);
-  const missing = committedAt.size - lags.length;
-  const relayLag = await histogramPercentiles(
-    `http://127.0.0.1:${port}/metrics`,
-    'signalink_relay_lag_seconds',
-    [50, 99],
-  );
-  console.log(
-    JSON.stringify(
-      {
-        phase: 'steady',
-        writer: WRITER,
-        targetRate: RATE,
-        sent: committedAt.size,
-        sendFailures: failures,
-        achievedSendRate: Math.round(committedAt.size / sendSeconds),
-        sendsStartedOver100msLate: lateStarts,
-        publishedPerSecond: Math.round(lags.length / publishedSeconds),
-        missingOnKafka: missing,
-        commitToKafkaLagMs: {
-          p50: percentile(lags, 50),
-          p90: percentile(lags, 90),
-          p99: percentile(lags, 99),
-          max: lags.at(-1),
-        },
-        relayWriteToAckLagMsUpperBucket: relayLag,
-      },
-      null,
-      2,
-    ),
-  );
-
-  // Phase 2: Kafka down, a backlog builds up in the outbox, Kafka back: time to drain it.
-  console.log(`[bench] backlog phase: all brokers down, ${BACKLOG} outbox events, brokers up`);
-  await control(controlPort, 'down -1');
-  const template = (await db('outbox').orderBy('id', 'desc').first('payload')) as {
-    payload: object;
-  };
-  const seenBefore = seen;
-  const keys = channels.map((c) => c.id);
-  for (let done = 0; done < BACKLOG; done += 10_000) {
-    const n = Math.min(10_000, BACKLOG - done);
-    await db.raw(
-      `insert into outbox (topic, key, payload)
+    const seenBefore = seen;
+    const keys = channels.map((c) => c.id);
+    for (let done = 0; done < BACKLOG; done += 10_000) {
+      const n = Math.min(10_000, BACKLOG - done);
+      await db.raw(
+        `insert into outbox (topic, key, payload)
        select 'signalink.messages', (?::text[])[1 + (g % ?)],
               jsonb_set(jsonb_set(?::jsonb, '{eventId}', to_jsonb(gen_random_uuid()::text)), '{message,id}', to_jsonb(gen_random_uuid()::text))
          from generate_series(1, ?) g`,
-      [keys, keys.length, JSON.stringify(template.payload), n],
-    );
-  }
-  const backlogRows = Number(
-    (await db('outbox').whereNull('published_at').count({ n: '*' }).first())?.n,
-  );
-  await sleep(2000);
-  const upAt = Date.now();
-  await control(controlPort, 'up -1');
-  let firstProgressAt: number | undefined;
-  let drainedAt: number | undefined;
-  const limit = Date.now() + 2 * 60_000;
-  while (Date.now() < limit) {
-    const left = Number(
+        [keys, keys.length, JSON.stringify(template), n],
+      );
+    }
+    const backlogRows = Number(
       (await db('outbox').whereNull('published_at').count({ n: '*' }).first())?.n,
     );
-    if (firstProgressAt === undefined && left < backlogRows) firstProgressAt = Date.now();
-    if (left === 0 && drainedAt === undefined) drainedAt = Date.now();
-    if (drainedAt !== undefined && seen - seenBefore >= BACKLOG) break;
-    await sleep(100);
-  }
-  const visibleAll = Date.now();
-  const kafkaAdmin = new kafkajs.Kafka({
-    clientId: 'bench-admin',
-    brokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await kafkaAdmin.connect();
-  const recordsOnTopic = (await kafkaAdmin.fetchTopicOffsets(topic)).reduce(
-    (sum, p) => sum + Number(p.high) - Number(p.low),
-    0,
-  );
-  await kafkaAdmin.disconnect();
-  console.log(
-    JSON.stringify(
-      {
-        phase: 'backlog',
-        backlogRows,
-        secondsFromBrokersUpToFirstPublish: firstProgressAt
-          ? (firstProgressAt - upAt) / 1000
-          : null,
-        secondsFromBrokersUpToOutboxDrained: drainedAt ? (drainedAt - upAt) / 1000 : null,
-        secondsFromBrokersUpToAllVisibleToConsumer: (visibleAll - upAt) / 1000,
-        drainRateEventsPerSecond:
-          drainedAt && firstProgressAt
-            ? Math.round(backlogRows / ((drainedAt - firstProgressAt) / 1000))
+    await sleep(2000);
+    const upAt = Date.now();
+    await control(controlPort, 'up -1');
+    let firstProgressAt: number | undefined;
+    let drainedAt: number | undefined;
+    const limit = Date.now() + 2 * 60_000;
+    while (Date.now() < limit) {
+      const left = Number(
+        (await db('outbox').whereNull('published_at').count({ n: '*' }).first())?.n,
+      );
+      if (firstProgressAt === undefined && left < backlogRows) firstProgressAt = Date.now();
+      if (left === 0 && drainedAt === undefined) drainedAt = Date.now();
+      if (drainedAt !== undefined && seen - seenBefore >= BACKLOG) break;
+      await sleep(100);
+    }
+    const visibleAll = Date.now();
+    const kafkaAdmin = new kafkajs.Kafka({
+      clientId: 'bench-admin',
+      brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await kafkaAdmin.connect();
+    const recordsOnTopic = (await kafkaAdmin.fetchTopicOffsets(topic)).reduce(
+      (sum, p) => sum + Number(p.high) - Number(p.low),
+      0,
+    );
+    await kafkaAdmin.disconnect();
+    console.log(
+      JSON.stringify(
+        {
+          phase: 'backlog',
+          backlogRows,
+          secondsFromBrokersUpToFirstPublish: firstProgressAt
+            ? (firstProgressAt - upAt) / 1000
             : null,
-        consumedDuringDrain: seen - seenBefore,
-        recordsOnTopic,
-      },
-      null,
-      2,
-    ),
-  );
+          secondsFromBrokersUpToOutboxDrained: drainedAt ? (drainedAt - upAt) / 1000 : null,
+          secondsFromBrokersUpToAllVisibleToConsumer: (visibleAll - upAt) / 1000,
+          drainRateEventsPerSecond:
+            drainedAt && firstProgressAt
+              ? Math.round(backlogRows / ((drainedAt - firstProgressAt) / 1000))
+              : null,
+          consumedDuringDrain: seen - seenBefore,
+          recordsOnTopic,
+        },
+        null,
+        2,
+      ),
+    );
+  }
   observer.kill('SIGTERM');
   await db.destroy();
 }
