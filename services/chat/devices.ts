@@ -23,7 +23,11 @@ export class DeviceService {
       .insert({ token, user_id: userId, platform })
       .onConflict('token')
       .merge({ user_id: userId, platform, last_seen_at: this.db.fn.now() })
-      .returning(['token', 'platform', 'created_at'])) as { token: string; platform: DevicePlatform; created_at: Date }[];
+      .returning(['token', 'platform', 'created_at'])) as {
+      token: string;
+      platform: DevicePlatform;
+      created_at: Date;
+    }[];
     return { token: row!.token, platform: row!.platform, createdAt: row!.created_at.toISOString() };
   }
 
@@ -33,18 +37,24 @@ export class DeviceService {
   }
 
   async list(userId: string): Promise<Device[]> {
-    const rows = (await this.db('devices').where({ user_id: userId }).orderBy('created_at').select('token', 'platform', 'created_at')) as {
+    const rows = (await this.db('devices')
+      .where({ user_id: userId })
+      .orderBy('created_at')
+      .select('token', 'platform', 'created_at')) as {
       token: string;
       platform: DevicePlatform;
       created_at: Date;
     }[];
-    return rows.map((r) => ({ token: r.token, platform: r.platform, createdAt: r.created_at.toISOString() }));
+    return rows.map((r) => ({
+      token: r.token,
+      platform: r.platform,
+      createdAt: r.created_at.toISOString(),
+    }));
   }
 
   async preferences(userId: string): Promise<NotificationPreferences> {
     const row = (await this.db('notification_preferences').where({ user_id: userId }).first()) as
-      | { mute_all: boolean; channels: Record<string, 'all' | 'mentions' | 'none'> }
-      | undefined;
+      { mute_all: boolean; channels: Record<string, 'all' | 'mentions' | 'none'> } | undefined;
     return { muteAll: row?.mute_all ?? false, channels: row?.channels ?? {} };
   }
 
@@ -52,18 +62,26 @@ export class DeviceService {
    * Replaces the given fields: `muteAll` when present, and each listed channel's level
    * (channels not listed keep theirs). Channels must be ones the caller belongs to.
    */
-  async updatePreferences(userId: string, patch: Partial<NotificationPreferences>): Promise<NotificationPreferences> {
+  async updatePreferences(
+    userId: string,
+    patch: Partial<NotificationPreferences>,
+  ): Promise<NotificationPreferences> {
     const channelIds = Object.keys(patch.channels ?? {});
     if (channelIds.length > 0) {
-      const rows = (await this.db('channel_members').where({ user_id: userId }).whereIn('channel_id', channelIds).select('channel_id')) as { channel_id: string }[];
+      const rows = (await this.db('channel_members')
+        .where({ user_id: userId })
+        .whereIn('channel_id', channelIds)
+        .select('channel_id')) as { channel_id: string }[];
       const mine = new Set(rows.map((r) => r.channel_id));
       const unknown = channelIds.filter((id) => !mine.has(id));
-      if (unknown.length > 0) throw new AppError('NOT_FOUND', 'channel not found', { channelIds: unknown });
+      if (unknown.length > 0)
+        throw new AppError('NOT_FOUND', 'channel not found', { channelIds: unknown });
     }
     await this.db.transaction(async (trx) => {
-      const current = (await trx('notification_preferences').where({ user_id: userId }).forUpdate().first()) as
-        | { mute_all: boolean; channels: Record<string, string> }
-        | undefined;
+      const current = (await trx('notification_preferences')
+        .where({ user_id: userId })
+        .forUpdate()
+        .first()) as { mute_all: boolean; channels: Record<string, string> } | undefined;
       const next = {
         user_id: userId,
         mute_all: patch.muteAll ?? current?.mute_all ?? false,

@@ -134,7 +134,11 @@ export function toMessage(row: MessageRow): Message {
     id: row.id,
     channelId: row.channel_id,
     seq: Number(row.seq),
-    sender: { id: row.sender_id, username: row.sender_username, displayName: row.sender_display_name },
+    sender: {
+      id: row.sender_id,
+      username: row.sender_username,
+      displayName: row.sender_display_name,
+    },
     // A deleted message keeps its seq (so clients see no gap) but never its text.
     content: row.deleted_at ? '' : row.content,
     clientMsgId: row.client_msg_id,

@@ -41,7 +41,11 @@ export function canEditMessage(actorId: string, senderId: string, deleted: boole
   return !deleted && actorId === senderId;
 }
 
-export function canDeleteMessage(actorId: string, senderId: string, actorRole: MemberRole | undefined): boolean {
+export function canDeleteMessage(
+  actorId: string,
+  senderId: string,
+  actorRole: MemberRole | undefined,
+): boolean {
   return actorId === senderId || isAtLeast(actorRole, 'admin');
 }
 
@@ -76,9 +80,18 @@ export type PageQuery =
  */
 export function planPage(req: PageRequest): PageQuery {
   if (req.afterSeq !== undefined) {
-    return { kind: 'after', afterSeq: req.afterSeq, ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }), limit: req.limit };
+    return {
+      kind: 'after',
+      afterSeq: req.afterSeq,
+      ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }),
+      limit: req.limit,
+    };
   }
-  return { kind: 'before', ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }), limit: req.limit };
+  return {
+    kind: 'before',
+    ...(req.beforeSeq === undefined ? {} : { beforeSeq: req.beforeSeq }),
+    limit: req.limit,
+  };
 }
 
 /** Given rows fetched with limit + 1, trims to the page and reports whether more remain. */
