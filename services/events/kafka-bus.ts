@@ -20,6 +20,7 @@ import {
   type TopicPartition,
 } from './bus.js';
 import type { BusMetrics } from './metrics.js';
+import { trackedSockets } from './kafka-sockets.js';
 import { sleep } from './wakeup.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -53,11 +54,13 @@ export class KafkaEventBus implements EventBus {
   private producer: Promise<Producer> | undefined;
   private readonly producers = new Set<Producer>();
   private closed = false;
+  private readonly sockets = trackedSockets();
   private readonly subscriptions = new Set<KafkaSubscription>();
 
   constructor(readonly options: KafkaBusOptions) {
     this.kafka = new KafkaClient({
       clientId: options.clientId,
+      socketFactory: this.sockets.factory,
       brokers: options.brokers,
       connectionTimeout: 3000,
       requestTimeout: 30_000,
@@ -143,6 +146,13 @@ export class KafkaEventBus implements EventBus {
     } catch (err) {
       this.discardProducer(pending);
       throw err;
+    } finally {
+      // A send that was still retrying when the bus closed may have reconnected its producer.
+      if (this.closed)
+        void pending.then(
+          (p) => this.release(p),
+          () => {},
+        );
     }
     for (const [topic, messages] of byTopic)
       this.options.metrics.published.inc({ topic }, messages.length);
@@ -168,6 +178,7 @@ export class KafkaEventBus implements EventBus {
     // Every producer ever made, including ones discarded while a send was still retrying.
     await Promise.all([...this.producers].map((p) => p.disconnect().catch(() => {})));
     this.producers.clear();
+    this.sockets.closeAll();
   }
 }
 
@@ -180,6 +191,10 @@ class KafkaSubscription {
   private consumer: Consumer | undefined;
   private running = true;
   private launches = 0;
+  /** Stored positions of the current assignment: nothing below them is handed out. */
+  private floors = new Map<string, number>();
+  private positionsReady: Promise<void> = Promise.resolve();
+  private readonly retired = new Set<Consumer>();
   private readonly stopping = new AbortController();
   private supervisor: Promise<void> | undefined;
 
@@ -209,7 +224,8 @@ class KafkaSubscription {
       }
       const consumer = this.consumer;
       this.consumer = undefined;
-      await consumer?.disconnect().catch(() => {});
+      if (consumer) this.retired.add(consumer);
+      await this.disconnectRetired();
       if (!this.running) return;
       const delay = backoffDelay(this.launches, CONSUMER_RETRY.initialMs * 4, CONSUMER_RETRY.maxMs);
       this.log.warn(
@@ -217,7 +233,17 @@ class KafkaSubscription {
         'kafka consumer stopped; launching a new one',
       );
       await sleep(delay, this.stopping.signal);
+      await this.disconnectRetired();
     }
+  }
+
+  /**
+   * A crashed kafkajs consumer can reconnect to its coordinator after it was disconnected
+   * (a fetch worker's late heartbeat), leaving a socket nobody closes; disconnecting it again
+   * before each launch and at stop closes such stragglers.
+   */
+  private async disconnectRetired(): Promise<void> {
+    await Promise.all([...this.retired].map((c) => c.disconnect().catch(() => {})));
   }
 
   private async launch(crashed: AbortController): Promise<void> {
@@ -258,7 +284,9 @@ class KafkaSubscription {
 
   /**
    * Seeks newly assigned partitions to the positions the subscriber stored. Fetching them is
-   * paused meanwhile so no batch is read from the group's older committed offset first.
+   * paused meanwhile, and batches wait for the lookup and drop what lies below a stored
+   * position: the seek alone is not enough, since kafkajs can let a fetch from the group's
+   * older committed offset through around a rebalance.
    */
   private onAssigned(consumer: Consumer, assignment: Record<string, number[]>): void {
     const lookup = this.options.storedPositions;
@@ -270,10 +298,12 @@ class KafkaSubscription {
     if (assigned.length === 0) return;
     const paused = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
     consumer.pause(paused);
-    void (async () => {
+    this.positionsReady = (async () => {
       for (let attempt = 1; this.running && this.consumer === consumer; attempt++) {
         try {
-          for (const pos of await lookup(assigned)) {
+          const positions = await lookup(assigned);
+          this.floors = new Map(positions.map((p) => [`${p.partition}\u0000${p.topic}`, p.offset]));
+          for (const pos of positions) {
             consumer.seek({
               topic: this.bus.physical(pos.topic),
               partition: pos.partition,
@@ -303,14 +333,24 @@ class KafkaSubscription {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.isEmpty()) return;
+    await this.positionsReady;
     const topic = this.bus.logical(batch.topic);
-    const events = batch.messages.map((m) => ({
-      topic,
-      partition: batch.partition,
-      offset: Number(m.offset),
-      key: m.key?.toString() ?? null,
-      value: m.value?.toString() ?? '',
-    }));
+    const floor = this.floors.get(`${batch.partition}\u0000${topic}`) ?? -1;
+    const events = batch.messages
+      .map((m) => ({
+        topic,
+        partition: batch.partition,
+        offset: Number(m.offset),
+        key: m.key?.toString() ?? null,
+        value: m.value?.toString() ?? '',
+      }))
+      .filter((e) => e.offset >= floor);
+    if (events.length === 0) {
+      // All of it was handled before the stored position: only move past it.
+      resolveOffset(batch.lastOffset());
+      await commitOffsetsIfNecessary();
+      return;
+    }
     const keepGoing = () => this.running && isRunning() && !isStale();
     // Sleeps between attempts in heartbeat-sized steps so the group keeps this member.
     const pause = async (ms: number) => {
@@ -349,5 +389,7 @@ class KafkaSubscription {
     this.running = false;
     this.stopping.abort();
     await this.supervisor;
+    await this.disconnectRetired();
+    this.retired.clear();
   }
 }

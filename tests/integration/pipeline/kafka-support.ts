@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import kafkajs, { type Consumer } from 'kafkajs';
+import { trackedSockets } from '../../../services/events/kafka-sockets.js';
 import { requiredEnv } from '../../support/env.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -67,8 +68,10 @@ export async function tailTopic(topic: string): Promise<{
   waitFor(pred: (r: TopicRecord[]) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }> {
+  const sockets = trackedSockets();
   const kafka = new Kafka({
     clientId: 'test-reader',
+    socketFactory: sockets.factory,
     brokers: requiredEnv('KAFKA_BROKERS').split(','),
     logLevel: logLevel.NOTHING,
     retry: { retries: 20, maxRetryTime: 2000 },
@@ -77,7 +80,9 @@ export async function tailTopic(topic: string): Promise<{
   const records: TopicRecord[] = [];
   const seen = new Set<string>();
   let stopped = false;
-  let current: Consumer | undefined;
+  // Every consumer made, crashed ones included: a crashed kafkajs consumer can reconnect to its
+  // coordinator after its own disconnect, so all of them are disconnected at stop.
+  const consumers: Consumer[] = [];
   let launching: Promise<void> = Promise.resolve();
   const relaunch = () => {
     if (stopped) return;
@@ -93,7 +98,7 @@ export async function tailTopic(topic: string): Promise<{
       maxWaitTimeInMs: 20,
       retry: { retries: 20, maxRetryTime: 2000, restartOnFailure: async () => false },
     });
-    current = consumer;
+    consumers.push(consumer);
     consumer.on(consumer.events.CRASH, relaunch);
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -124,7 +129,8 @@ export async function tailTopic(topic: string): Promise<{
     stop: async () => {
       stopped = true;
       await launching.catch(() => {});
-      await current?.disconnect();
+      await Promise.all(consumers.map((c) => c.disconnect().catch(() => {})));
+      sockets.closeAll();
     },
   };
 }
