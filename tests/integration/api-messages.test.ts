@@ -18,11 +18,15 @@ let bob: TestUser;
 let eve: TestUser;
 
 beforeAll(async () => {
-  // Pagination needs a few hundred messages from one sender; the default per-user limits would stop that.
+  // Pagination needs a few hundred messages from one sender into one channel, sent back to
+  // back: an unloaded machine sends them faster than the default per-user and per-channel
+  // limits (CHANNEL_MESSAGE_RATE_PER_SECOND=200) allow. Rate limits are tested in
+  // api-limits.test.ts; here every limit is far above anything this file can reach.
   t = await startTestApp(
     {
       MESSAGE_RATE_PER_SECOND: '100000',
       MESSAGE_RATE_BURST: '100000',
+      CHANNEL_MESSAGE_RATE_PER_SECOND: '100000',
       API_RATE_LIMIT_PER_MINUTE: '100000',
     },
     'api_messages',
