@@ -1,8 +1,14 @@
 // Entry point: `node dist/main.js` starts the roles in ROLES; `node dist/main.js migrate` only
-// applies database migrations.
+// applies database migrations; `node dist/main.js verify` runs the loss verifier.
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { startTracing } from './core/tracing.js';
+
+// The verifier is a client of a running deployment: it needs none of the server's configuration.
+if (process.argv[2] === 'verify') {
+  const { runVerifyCommand } = await import('./verify/cli.js');
+  process.exit(await runVerifyCommand(process.argv.slice(3)));
+}
 
 function readConfig(): Config {
   try {
@@ -69,6 +75,8 @@ if (command === 'migrate') {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 } else {
-  process.stderr.write(`signalink: unknown command "${command}" (use "start" or "migrate")\n`);
+  process.stderr.write(
+    `signalink: unknown command "${command}" (use "start", "migrate" or "verify")\n`,
+  );
   process.exit(2);
 }

@@ -3,6 +3,7 @@ import type { AnyRouteSpec } from './api/route-table.js';
 import type { AccountService } from './chat/accounts.js';
 import type { ChannelService } from './chat/channels.js';
 import type { DeviceService } from './chat/devices.js';
+import type { UnsubscribeTokens } from './chat/email-unsubscribe.js';
 import type { FanoutSlot } from './chat/fanout.js';
 import type { MessageService } from './chat/messages.js';
 import type { AccessTokens } from './core/auth/access-tokens.js';
@@ -36,6 +37,8 @@ export interface RoleContext {
   channels: ChannelService;
   messages: MessageService;
   devices: DeviceService;
+  /** Signs (notifier) and verifies (api) the one-click unsubscribe links of digest emails. */
+  unsubscribeTokens: UnsubscribeTokens;
   /** Where committed chat changes are announced; the gateway attaches to it. */
   fanout: FanoutSlot;
   /** The event bus (Kafka or in-process) and best-effort presence events for it. */

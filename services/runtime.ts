@@ -6,6 +6,7 @@ import { mountWebClient } from './api/web-client.js';
 import { AccountService } from './chat/accounts.js';
 import { ChannelService } from './chat/channels.js';
 import { DeviceService } from './chat/devices.js';
+import { UnsubscribeTokens } from './chat/email-unsubscribe.js';
 import { FanoutSlot } from './chat/fanout.js';
 import { MessageService } from './chat/messages.js';
 import { OutboxWakeup } from './chat/outbox.js';
@@ -104,10 +105,8 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       log.warn({ err }, 'could not wake the relay'),
     );
     releases.push(async () => outboxWakeup.stop());
-    const accessTokens = new AccessTokens(
-      resolveJwtSecret(config, log),
-      config.accessTokenTtlSeconds,
-    );
+    const jwtSecret = resolveJwtSecret(config, log);
+    const accessTokens = new AccessTokens(jwtSecret, config.accessTokenTtlSeconds);
     const refreshTokens = new RefreshTokenStore(db, config.refreshTokenTtlSeconds);
     const http = createHttpHost(metrics, readiness, log);
     const rest = createRestApi({
@@ -135,6 +134,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       channels: new ChannelService(db, fanout),
       messages: new MessageService(db, fanout, limits, outboxWakeup),
       devices: new DeviceService(db),
+      unsubscribeTokens: UnsubscribeTokens.fromSecrets(config.emailUnsubscribeSecret, jwtSecret),
       fanout,
       events: createPipelineEvents(bus, log, metrics),
       presence: createPresenceStore(redis, config.redisKeyPrefix, config.gateway.presenceTtlMs),

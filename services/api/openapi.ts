@@ -35,12 +35,14 @@ export function buildOpenApi(routes: AnyRouteSpec[], prefix: string): JsonSchema
     const path = prefix + route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(route.responses)) {
-      responses[status] = r.schema
-        ? {
-            description: r.description,
-            content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } },
-          }
-        : { description: r.description };
+      responses[status] = r.html
+        ? { description: r.description, content: { 'text/html': { schema: { type: 'string' } } } }
+        : r.schema
+          ? {
+              description: r.description,
+              content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } },
+            }
+          : { description: r.description };
     }
     for (const status of [...route.errors, 500]) {
       responses[String(status)] = {

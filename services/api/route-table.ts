@@ -22,6 +22,8 @@ export interface RouteContext<P, Q, B> {
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /** A page for people (answered as text/html instead of JSON). */
+  html?: string;
 }
 
 type Schema = z.ZodType;
@@ -43,7 +45,7 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   /** Response schemas by status, for the OpenAPI document. */
-  responses: Record<number, { description: string; schema?: Schema }>;
+  responses: Record<number, { description: string; schema?: Schema; html?: boolean }>;
   /** Contract error codes this route may answer, for the OpenAPI document. */
   errors: number[];
   handler: (ctx: RouteContext<Out<P>, Out<Q>, Out<B>>) => Promise<RouteResult>;
@@ -79,7 +81,8 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], mounting: Mo
         res,
       };
       const result = await spec.handler(ctx as never);
-      if (result.body === undefined) res.status(result.status).end();
+      if (result.html !== undefined) res.status(result.status).type('html').send(result.html);
+      else if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     };
     router[spec.method](spec.path, ...guards, handler);

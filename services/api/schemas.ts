@@ -162,11 +162,16 @@ export const deviceSchema = z.object({
 });
 
 export const notificationLevel = z.enum(['all', 'mentions', 'none']);
+export const emailLevel = z
+  .enum(['off', 'mentions', 'all'])
+  .describe('email digests: none, mentions and direct messages only, or every message missed');
 export const preferencesBody = z.strictObject({
   muteAll: z.boolean().optional(),
   channels: z.record(uuid, notificationLevel).optional(),
+  email: emailLevel.optional(),
 });
 export const preferencesSchema = z.object({
   muteAll: z.boolean(),
   channels: z.record(z.string(), notificationLevel),
+  email: emailLevel,
 });

@@ -9,9 +9,13 @@ export interface Device {
   createdAt: string;
 }
 
+export type EmailLevel = 'off' | 'mentions' | 'all';
+
 export interface NotificationPreferences {
   muteAll: boolean;
   channels: Record<string, 'all' | 'mentions' | 'none'>;
+  /** Email digests (an extension): none, only mentions and direct messages, or everything. */
+  email: EmailLevel;
 }
 
 export class DeviceService {
@@ -54,12 +58,21 @@ export class DeviceService {
 
   async preferences(userId: string): Promise<NotificationPreferences> {
     const row = (await this.db('notification_preferences').where({ user_id: userId }).first()) as
-      { mute_all: boolean; channels: Record<string, 'all' | 'mentions' | 'none'> } | undefined;
-    return { muteAll: row?.mute_all ?? false, channels: row?.channels ?? {} };
+      | {
+          mute_all: boolean;
+          channels: Record<string, 'all' | 'mentions' | 'none'>;
+          email: EmailLevel;
+        }
+      | undefined;
+    return {
+      muteAll: row?.mute_all ?? false,
+      channels: row?.channels ?? {},
+      email: row?.email ?? 'all',
+    };
   }
 
   /**
-   * Replaces the given fields: `muteAll` when present, and each listed channel's level
+   * Replaces the given fields: `muteAll` and `email` when present, and each listed channel's level
    * (channels not listed keep theirs). Channels must be ones the caller belongs to.
    */
   async updatePreferences(
@@ -81,15 +94,28 @@ export class DeviceService {
       const current = (await trx('notification_preferences')
         .where({ user_id: userId })
         .forUpdate()
-        .first()) as { mute_all: boolean; channels: Record<string, string> } | undefined;
+        .first()) as
+        { mute_all: boolean; channels: Record<string, string>; email: EmailLevel } | undefined;
       const next = {
         user_id: userId,
         mute_all: patch.muteAll ?? current?.mute_all ?? false,
         channels: JSON.stringify({ ...(current?.channels ?? {}), ...(patch.channels ?? {}) }),
+        email: patch.email ?? current?.email ?? 'all',
         updated_at: trx.fn.now(),
       };
       await trx('notification_preferences').insert(next).onConflict('user_id').merge();
     });
     return this.preferences(userId);
+  }
+
+  /** One-click unsubscribe: turns the user's email digests off. False for an unknown user. */
+  async turnEmailOff(userId: string): Promise<boolean> {
+    const user = await this.db('users').where({ id: userId }).first('id');
+    if (!user) return false;
+    await this.db('notification_preferences')
+      .insert({ user_id: userId, email: 'off', updated_at: this.db.fn.now() })
+      .onConflict('user_id')
+      .merge(['email', 'updated_at']);
+    return true;
   }
 }

@@ -22,6 +22,11 @@ const commaList = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** Push transports (one at most) and the email digest transport (docs/pipeline.md). */
+export const PUSH_TRANSPORTS = ['fcm', 'webhook', 'log'] as const;
+export type PushTransport = (typeof PUSH_TRANSPORTS)[number];
+const NOTIFIER_TRANSPORTS = [...PUSH_TRANSPORTS, 'email'] as const;
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -78,7 +83,19 @@ const envSchema = z
     GATEWAY_STREAM_MAXLEN: positiveInt(50_000),
     GATEWAY_PRESENCE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20000),
-    NOTIFIER_TRANSPORT: z.enum(['fcm', 'webhook', 'log']).default('log'),
+    // Unset: `log`, plus `email` when SMTP_URL is set.
+    NOTIFIER_TRANSPORT: z
+      .string()
+      .optional()
+      .transform((v) =>
+        v === undefined || v.trim() === ''
+          ? undefined
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s.length > 0),
+      )
+      .pipe(z.array(z.enum(NOTIFIER_TRANSPORTS)).optional()),
     NOTIFIER_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
     NOTIFIER_WEBHOOK_SECRET: optionalString,
     NOTIFIER_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
@@ -90,6 +107,17 @@ const envSchema = z
       .min(1)
       .default(5 * 60_000),
     NOTIFIER_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+    SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+    EMAIL_FROM: z
+      .string()
+      .trim()
+      .regex(/^[^\r\n]*@[^\r\n]+$/, 'an address such as "Signalink <no-reply@example.com>"')
+      .default('Signalink <no-reply@localhost>'),
+    EMAIL_DIGEST_WINDOW_SECONDS: positiveInt(600),
+    EMAIL_UNSUBSCRIBE_SECRET: optionalString.pipe(
+      z.string().min(32, 'must be at least 32 characters').optional(),
+    ),
+    PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     GOOGLE_APPLICATION_CREDENTIALS: optionalString,
     FCM_SERVICE_ACCOUNT_JSON: optionalString,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
@@ -103,14 +131,31 @@ const envSchema = z
         message: 'is required when NODE_ENV=production',
       });
     }
-    if (env.NOTIFIER_TRANSPORT === 'webhook' && !env.NOTIFIER_WEBHOOK_URL) {
+    const transports = env.NOTIFIER_TRANSPORT ?? [];
+    const push = transports.filter((t) => t !== 'email');
+    if (push.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NOTIFIER_TRANSPORT'],
+        message: `at most one of ${PUSH_TRANSPORTS.join(', ')} (plus email), got ${transports.join(',')}`,
+      });
+    }
+    if (env.NODE_ENV === 'production' && transports.includes('email') && !env.SMTP_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMTP_URL'],
+        message: 'is required when NOTIFIER_TRANSPORT includes email and NODE_ENV=production',
+      });
+    }
+    const webhook = transports.includes('webhook');
+    if (webhook && !env.NOTIFIER_WEBHOOK_URL) {
       ctx.addIssue({
         code: 'custom',
         path: ['NOTIFIER_WEBHOOK_URL'],
         message: 'is required when NOTIFIER_TRANSPORT=webhook',
       });
     }
-    if (env.NOTIFIER_TRANSPORT === 'webhook' && !env.NOTIFIER_WEBHOOK_SECRET) {
+    if (webhook && !env.NOTIFIER_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',
         path: ['NOTIFIER_WEBHOOK_SECRET'],
@@ -178,7 +223,16 @@ export interface Config {
   };
   drainTimeoutMs: number;
   notifier: {
-    transport: Env['NOTIFIER_TRANSPORT'];
+    /** The push transport, if any (NOTIFIER_TRANSPORT without `email`). */
+    transport: PushTransport | undefined;
+    /** Email digests: on when NOTIFIER_TRANSPORT lists `email` (or is unset and SMTP_URL is set). */
+    email: {
+      enabled: boolean;
+      /** Absent: mails are written to the log instead of sent (never in production). */
+      smtpUrl: string | undefined;
+      from: string;
+      digestWindowSeconds: number;
+    };
     webhookUrl: string | undefined;
     webhookSecret: string | undefined;
     googleApplicationCredentials: string | undefined;
@@ -190,6 +244,10 @@ export interface Config {
     pollIntervalMs: number;
   };
   otel: { endpoint: string | undefined; serviceName: string };
+  /** Where users reach this installation; links in emails start with it. */
+  publicUrl: string;
+  /** Signs one-click unsubscribe links; derived from the JWT secret when not set. */
+  emailUnsubscribeSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -210,6 +268,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const env = parsed.data;
+  const transports = env.NOTIFIER_TRANSPORT ?? (env.SMTP_URL ? ['log', 'email'] : ['log']);
   return {
     nodeEnv: env.NODE_ENV,
     port: env.PORT,
@@ -264,7 +323,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     notifier: {
-      transport: env.NOTIFIER_TRANSPORT,
+      transport: transports.find((t): t is PushTransport => t !== 'email'),
+      email: {
+        enabled: transports.includes('email'),
+        smtpUrl: env.SMTP_URL,
+        from: env.EMAIL_FROM,
+        digestWindowSeconds: env.EMAIL_DIGEST_WINDOW_SECONDS,
+      },
       webhookUrl: env.NOTIFIER_WEBHOOK_URL,
       webhookSecret: env.NOTIFIER_WEBHOOK_SECRET,
       googleApplicationCredentials: env.GOOGLE_APPLICATION_CREDENTIALS,
@@ -276,5 +341,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: env.NOTIFIER_POLL_INTERVAL_MS,
     },
     otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    emailUnsubscribeSecret: env.EMAIL_UNSUBSCRIBE_SECRET,
   };
 }

@@ -9,9 +9,15 @@ export function createNotifierMetrics(registry: Registry, db: Knex) {
       labelNames: ['decision'] as const,
       registers: [registry],
     }),
+    emailDecisions: new Counter({
+      name: 'signalink_notifier_email_decisions_total',
+      help: 'Recipients considered for an email digest, by decision (digest, online, muted, channel_off, email_off, not_mentioned)',
+      labelNames: ['decision'] as const,
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: 'signalink_notifier_deliveries_total',
-      help: 'Delivery attempts by transport and outcome (delivered, skipped, retry, dead_lettered)',
+      help: 'Delivery attempts by transport and outcome (delivered, skipped, suppressed, retry, dead_lettered)',
       labelNames: ['transport', 'outcome'] as const,
       registers: [registry],
     }),
@@ -27,6 +33,18 @@ export function createNotifierMetrics(registry: Registry, db: Knex) {
       async collect() {
         const row = (await db('notifications')
           .where({ status: 'pending' })
+          .count({ n: '*' })
+          .first()) as { n: number | string } | undefined;
+        this.set(Number(row?.n ?? 0));
+      },
+    }),
+    digestsPending: new Gauge({
+      name: 'signalink_notifier_email_digests_pending',
+      help: 'Email digests collecting messages, due, or waiting for a retry',
+      registers: [registry],
+      async collect() {
+        const row = (await db('email_digests')
+          .whereIn('status', ['open', 'sending'])
           .count({ n: '*' })
           .first()) as { n: number | string } | undefined;
         this.set(Number(row?.n ?? 0));

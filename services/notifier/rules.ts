@@ -23,7 +23,7 @@ export type Decision = 'notify' | 'online' | 'muted' | 'channel_off' | 'not_ment
  */
 export function decide(input: {
   online: boolean;
-  preferences: NotificationPreferences;
+  preferences: Pick<NotificationPreferences, 'muteAll' | 'channels'>;
   channelId: string;
   mentioned: boolean;
 }): Decision {

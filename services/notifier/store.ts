@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
-import type { NotificationPreferences } from '../chat/devices.js';
+import type { EmailLevel, NotificationPreferences } from '../chat/devices.js';
 import type { ChannelType } from '../chat/model.js';
+import type { DeliveryQueue, DueJob } from './delivery.js';
+import type { DigestItem } from './digest-store.js';
+import { DigestStore } from './digest-store.js';
 import type { Notification } from './rules.js';
 
 export interface Recipient {
@@ -9,16 +12,12 @@ export interface Recipient {
   preferences: NotificationPreferences;
 }
 
-export interface DueNotification {
-  notification: Notification;
-  /** Attempts made before this one. */
-  attempts: number;
-  lastError: string | null;
-}
-
-/** The notifier's PostgreSQL state: processed events and the durable delivery queue. */
-export class NotificationStore {
-  constructor(private readonly db: Knex) {}
+/** The notifier's PostgreSQL state: processed events and the durable push delivery queue. */
+export class NotificationStore implements DeliveryQueue<Notification> {
+  constructor(
+    private readonly db: Knex,
+    private readonly digests = new DigestStore(db),
+  ) {}
 
   async alreadyProcessed(eventId: string): Promise<boolean> {
     return (
@@ -46,27 +45,37 @@ export class NotificationStore {
       .leftJoin('notification_preferences as p', 'p.user_id', 'm.user_id')
       .where('m.channel_id', channelId)
       .whereNot('m.user_id', senderId)
-      .select('m.user_id', 'u.username', 'p.mute_all', 'p.channels')) as {
+      .select('m.user_id', 'u.username', 'p.mute_all', 'p.channels', 'p.email')) as {
       user_id: string;
       username: string;
       mute_all: boolean | null;
       channels: Record<string, 'all' | 'mentions' | 'none'> | null;
+      email: EmailLevel | null;
     }[];
     return {
       channel,
       recipients: rows.map((r) => ({
         userId: r.user_id,
         username: r.username,
-        preferences: { muteAll: r.mute_all ?? false, channels: r.channels ?? {} },
+        preferences: {
+          muteAll: r.mute_all ?? false,
+          channels: r.channels ?? {},
+          email: r.email ?? 'all',
+        },
       })),
     };
   }
 
   /**
-   * Records that an event was handled and queues its notifications, in one transaction.
-   * Returns false (and queues nothing) when the event had been handled before.
+   * Records that an event was handled, queues its notifications and adds its message to the
+   * recipients' email digests, in one transaction. Returns false (and queues nothing) when
+   * the event had been handled before.
    */
-  async record(eventId: string, notifications: Notification[]): Promise<boolean> {
+  async record(
+    eventId: string,
+    notifications: Notification[],
+    digest: { items: DigestItem[]; windowSeconds: number } = { items: [], windowSeconds: 0 },
+  ): Promise<boolean> {
     return this.db.transaction(async (trx) => {
       const inserted = (await trx('notifier_processed_events')
         .insert({ event_id: eventId })
@@ -87,6 +96,7 @@ export class NotificationStore {
           .onConflict('id')
           .ignore();
       }
+      if (digest.items.length > 0) await this.digests.add(trx, digest.items, digest.windowSeconds);
       return true;
     });
   }
@@ -96,7 +106,7 @@ export class NotificationStore {
    * `leaseMs` ahead, so a worker that dies mid-delivery leaves it to be taken again later, and
    * SKIP LOCKED lets several notifier replicas share the queue.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<DueNotification[]> {
+  async claimDue(limit: number, leaseMs: number): Promise<DueJob<Notification>[]> {
     const { rows } = (await this.db.raw(
       `update notifications set next_attempt_at = now() + make_interval(secs => ?), updated_at = now()
         where id in (select id from notifications where status = 'pending' and next_attempt_at <= now()
@@ -105,13 +115,13 @@ export class NotificationStore {
       [leaseMs / 1000, limit],
     )) as { rows: { payload: Notification; attempts: number; last_error: string | null }[] };
     return rows.map((r) => ({
-      notification: r.payload,
+      job: r.payload,
       attempts: r.attempts,
       lastError: r.last_error,
     }));
   }
 
-  async delivered(id: string, attempts: number): Promise<void> {
+  async finished(id: string, attempts: number): Promise<void> {
     await this.db('notifications')
       .where({ id })
       .update({ status: 'delivered', attempts, last_error: null, updated_at: this.db.fn.now() });

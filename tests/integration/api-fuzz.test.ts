@@ -478,6 +478,7 @@ test('after the malformed barrage: nothing was created, changed or ended', async
   expect((await alice.api.get('/notification-preferences')).body).toEqual({
     muteAll: false,
     channels: {},
+    email: 'all',
   });
   // Bob's session was never logged out, and no one registered.
   expectStatus(await anon.post('/auth/refresh', { refreshToken: bob.refreshToken }), 200);

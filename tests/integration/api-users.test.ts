@@ -164,7 +164,11 @@ describe('notification preferences', () => {
   test('defaults, then partial updates that keep what is not listed', async () => {
     const initial = await carol.api.get('/notification-preferences');
     expectStatus(initial, 200);
-    expect(expectShape(preferences, initial.body)).toEqual({ muteAll: false, channels: {} });
+    expect(expectShape(preferences, initial.body)).toEqual({
+      muteAll: false,
+      channels: {},
+      email: 'all',
+    });
 
     const a = (await carol.api.post('/channels', { name: 'prefs-a', type: 'public' })).body
       .id as string;
@@ -174,17 +178,22 @@ describe('notification preferences', () => {
       channels: { [a]: 'mentions' },
     });
     expectStatus(first, 200);
-    expect(first.body).toEqual({ muteAll: false, channels: { [a]: 'mentions' } });
+    expect(first.body).toEqual({ muteAll: false, channels: { [a]: 'mentions' }, email: 'all' });
     const second = await carol.api.put('/notification-preferences', {
       muteAll: true,
       channels: { [b]: 'none' },
     });
-    expect(second.body).toEqual({ muteAll: true, channels: { [a]: 'mentions', [b]: 'none' } });
+    expect(second.body).toEqual({
+      muteAll: true,
+      channels: { [a]: 'mentions', [b]: 'none' },
+      email: 'all',
+    });
     expect((await carol.api.get('/notification-preferences')).body).toEqual(second.body);
     // Someone else's preferences are untouched.
     expect((await bob.api.get('/notification-preferences')).body).toEqual({
       muteAll: false,
       channels: {},
+      email: 'all',
     });
   });
 

@@ -67,7 +67,8 @@ export function deviceRoutes(devices: DeviceService): AnyRouteSpec[] {
       method: 'put',
       path: '/notification-preferences',
       tag: 'devices',
-      summary: 'Set muteAll and per-channel levels (channels not listed keep theirs)',
+      summary:
+        'Set muteAll, the email digest level and per-channel levels (channels not listed keep theirs)',
       body: preferencesBody,
       responses: { 200: { description: 'preferences', schema: preferencesSchema } },
       errors: [400, 401, 404],

@@ -3,6 +3,7 @@ import type { AnyRouteSpec } from '../route-table.js';
 import { authRoutes } from './auth.js';
 import { channelRoutes } from './channels.js';
 import { deviceRoutes } from './devices.js';
+import { emailRoutes } from './email.js';
 import { messageRoutes } from './messages.js';
 import { userRoutes } from './users.js';
 
@@ -14,5 +15,6 @@ export function coreRoutes(ctx: RoleContext): AnyRouteSpec[] {
     ...channelRoutes(ctx.channels),
     ...messageRoutes(ctx.messages),
     ...deviceRoutes(ctx.devices),
+    ...emailRoutes(ctx.devices, ctx.unsubscribeTokens),
   ];
 }

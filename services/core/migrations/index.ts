@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './0001_initial.js';
 import * as eventPipeline from './0002_event_pipeline.js';
 import * as sendFunction from './0003_send_function.js';
+import * as emailDigests from './0004_email_digests.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_event_pipeline': eventPipeline,
   '0003_send_function': sendFunction,
+  '0004_email_digests': emailDigests,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,7 +1,10 @@
 import type { Notification } from '../rules.js';
 
-/** `skipped`: nothing to deliver to (no device of the user is registered any more). */
-export type DeliveryOutcome = 'delivered' | 'skipped';
+/**
+ * `skipped`: nothing to deliver to (no device of the user is registered any more);
+ * `suppressed`: no longer wanted (an email digest whose messages were read meanwhile).
+ */
+export type DeliveryOutcome = 'delivered' | 'skipped' | 'suppressed';
 
 export interface NotificationTransport {
   readonly name: string;
