@@ -1,6 +1,7 @@
 // The wire contract's shapes (PROTOCOL.md), written independently of services/api/schemas.ts
 // so that a change to the implementation's schemas cannot silently change what tests accept.
 import { z } from 'zod';
+import { CONDITION_TIMEOUT_MS } from './deadlines.js';
 import type { HttpResult } from './http-client.js';
 
 const uuid = z.uuid();
@@ -158,7 +159,7 @@ export function expectNoSecrets(value: unknown): void {
 /** Polls `probe` until it returns true or the deadline passes (for eventually-consistent effects). */
 export async function eventually(
   probe: () => Promise<boolean>,
-  timeoutMs = 10_000,
+  timeoutMs = CONDITION_TIMEOUT_MS,
   intervalMs = 100,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { PROCESS_READY_TIMEOUT_MS } from './deadlines.js';
 
 const ROOT = process.env.SIGNALINK_ROOT ?? resolve(import.meta.dirname ?? '.', '../..');
 
@@ -28,13 +29,31 @@ export interface NodeProcess {
 
 /**
  * Runs `node dist/main.js` (the real entry point, built by `npm test`) as a child process and
- * waits until /readyz answers 200.
+ * waits until /readyz answers 200. Without a PORT in `env` it takes a free one; another process
+ * on this shared machine can bind it between the probe and the child's listen, so that start is
+ * retried on a fresh port.
  */
 export async function startNode(
   env: Record<string, string>,
-  readyTimeoutMs = 20000,
+  readyTimeoutMs = PROCESS_READY_TIMEOUT_MS,
 ): Promise<NodeProcess> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const port = env.PORT ? Number(env.PORT) : await freePort();
+    try {
+      return await startNodeOn(port, env, readyTimeoutMs);
+    } catch (err) {
+      if (env.PORT || attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startNodeOn(
+  port: number,
+  env: Record<string, string>,
+  readyTimeoutMs: number,
+): Promise<NodeProcess> {
   const child = spawn(process.execPath, [resolve(ROOT, 'dist/main.js')], {
     cwd: ROOT,
     env: {
@@ -59,7 +78,11 @@ export async function startNode(
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`node exited early (${child.exitCode}): ${out}`);
+    if (child.exitCode !== null) {
+      await exited;
+      const message = `node exited early (${child.exitCode}): ${out}`;
+      throw out.includes('EADDRINUSE') ? new PortTaken(message) : new Error(message);
+    }
     try {
       const res = await fetch(`${url}/readyz`);
       if (res.status === 200) break;

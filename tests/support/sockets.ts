@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import { CONDITION_TIMEOUT_MS } from './deadlines.js';
 
 /** Connects a raw Socket.IO client (WebSocket only, no automatic reconnection). */
 export function connectSocket(
@@ -25,7 +26,7 @@ export async function emitAck<T = any>(
   socket: Socket,
   event: string,
   payload?: unknown,
-  timeoutMs = 10000,
+  timeoutMs = CONDITION_TIMEOUT_MS,
 ): Promise<T> {
   return (await socket.timeout(timeoutMs).emitWithAck(event, payload)) as T;
 }
@@ -55,7 +56,7 @@ export class EventLog {
   /** Resolves once `predicate` holds over the recorded events; rejects after timeoutMs. */
   waitFor(
     predicate: (log: EventLog) => boolean,
-    timeoutMs = 10000,
+    timeoutMs = CONDITION_TIMEOUT_MS,
     what = 'condition',
   ): Promise<void> {
     if (predicate(this)) return Promise.resolve();
