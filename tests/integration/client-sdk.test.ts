@@ -1,6 +1,7 @@
 // The client SDK against the real server (api + gateway in one process), on the memory engine
 // and on Redis: what an app built on it relies on.
 import { randomBytes } from 'node:crypto';
+import { decodeJwt, SignJWT } from 'jose';
 import {
   SignalinkClient,
   SignalinkError,
@@ -11,6 +12,7 @@ import { loadConfig } from '../../services/core/config.js';
 import { createLogger } from '../../services/core/logger.js';
 import { startSignalink, type Signalink } from '../../services/runtime.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { connectSocket } from '../support/sockets.js';
 
 const engines: [string, Record<string, string>][] = [
   ['memory engine', { REDIS_URL: '' }],
@@ -51,7 +53,7 @@ async function member(baseUrl: string, prefix: string) {
   });
   const received: Message[] = [];
   client.on('message', (m) => received.push(m));
-  return { rest, client, received, userId: session.user.id };
+  return { rest, client, received, session, userId: session.user.id };
 }
 
 const seqsIn = (received: Message[], channelId: string) =>
@@ -189,22 +191,31 @@ describe.each(engines)('client SDK on the %s', (_engine, engineEnv) => {
     await expect(b.client.edit(m.id, 'not mine')).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
-  it('refreshes an expired access token when it reconnects', async () => {
-    const short = await startTestApp(
-      { ROLES: 'api,gateway', ACCESS_TOKEN_TTL_SECONDS: '1', ...engineEnv },
-      'sdkttl',
-    );
-    try {
-      const a = await member(short.baseUrl, 'tess');
-      clients.push(a.client);
-      const before = a.rest.accessToken();
-      await new Promise((r) => setTimeout(r, 1500));
-      await a.client.connect();
-      expect(a.rest.accessToken()).not.toBe(before);
-      expect(a.client.state).toBe('connected');
-    } finally {
-      await short.stop();
-    }
+  it('refreshes an expired access token when it connects', async () => {
+    // An access token that expired an hour ago, of a live session. (Waiting out a short
+    // ACCESS_TOKEN_TTL_SECONDS instead races the clock: a 1-second token, refreshed or not,
+    // expires at the next whole second, which a loaded machine crosses mid-handshake.)
+    const a = await member(app.baseUrl, 'tess');
+    a.client.close();
+    const claims = decodeJwt(a.rest.accessToken()!);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ ...claims, iat: now - 3600, exp: now - 60 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(app.env.JWT_SECRET));
+    await expect(connectSocket(app.baseUrl, expired)).rejects.toMatchObject({
+      message: 'UNAUTHENTICATED',
+    });
+    const refreshToken = a.session.refreshToken;
+    const rest = new SignalinkRest({
+      url: app.baseUrl,
+      tokens: { accessToken: expired, refreshToken },
+    });
+    const client = new SignalinkClient({ url: app.baseUrl, token: rest });
+    clients.push(client);
+    await client.connect();
+    expect(client.state).toBe('connected');
+    expect(rest.accessToken()).not.toBe(expired);
+    expect(decodeJwt(rest.accessToken()!)).toMatchObject({ sub: a.userId, sid: claims.sid });
   });
 });
 
@@ -221,12 +232,11 @@ describe('client SDK across a server restart', () => {
         type: 'private',
         memberIds: [b.userId],
       });
-      // b reconnects slowly, so the messages below are sent while it is away.
       const slowB = new SignalinkClient({
         url: first.baseUrl,
         token: b.rest,
-        reconnectionDelayMs: 1500,
-        reconnectionDelayMaxMs: 1500,
+        reconnectionDelayMs: 200,
+        reconnectionDelayMaxMs: 400,
       });
       const received: Message[] = [];
       slowB.on('message', (m) => received.push(m));
@@ -248,13 +258,29 @@ describe('client SDK across a server restart', () => {
         slowB.send(channel.id, text),
       );
       expect(slowB.pendingSends()).toHaveLength(3);
+      // Others keep writing while b's server is down, through another API node on the same
+      // database, so these are stored before b can possibly be back: it gets them only by
+      // catching up, whenever its reconnect lands.
+      const elsewhere = await startTestApp(
+        { ROLES: 'api', REDIS_URL: '', DATABASE_URL: first.databaseUrl },
+        'sdkrestart-api',
+      );
+      try {
+        const aElsewhere = new SignalinkRest({
+          url: elsewhere.baseUrl,
+          tokens: { accessToken: a.rest.accessToken()!, refreshToken: a.session.refreshToken },
+        });
+        for (let i = 1; i <= 4; i++)
+          await aElsewhere.call('POST', `/channels/${channel.id}/messages`, {
+            clientMsgId: `during-${i}`,
+            content: `while away ${i}`,
+          });
+      } finally {
+        await elsewhere.stop();
+      }
+      expect(received.some((m) => m.content.startsWith('while away'))).toBe(false);
       const config = loadConfig({ ...first.env, PORT: String(port) });
       second = await startSignalink(config, createLogger(config.logLevel));
-      for (let i = 1; i <= 4; i++)
-        await a.rest.call('POST', `/channels/${channel.id}/messages`, {
-          clientMsgId: `during-${i}`,
-          content: `while away ${i}`,
-        });
 
       const stored = await Promise.all(offline);
       expect(stored.map((m) => m.content)).toEqual([
