@@ -244,8 +244,11 @@ export interface Config {
     pollIntervalMs: number;
   };
   otel: { endpoint: string | undefined; serviceName: string };
-  /** Where users reach this installation; links in emails start with it. */
-  publicUrl: string;
+  /**
+   * Where users reach this installation; links in emails start with it. Unset: the notifier
+   * uses http://localhost and the port the server listens on.
+   */
+  publicUrl: string | undefined;
   /** Signs one-click unsubscribe links; derived from the JWT secret when not set. */
   emailUnsubscribeSecret: string | undefined;
 }
@@ -341,7 +344,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: env.NOTIFIER_POLL_INTERVAL_MS,
     },
     otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     emailUnsubscribeSecret: env.EMAIL_UNSUBSCRIBE_SECRET,
   };
 }

@@ -10,6 +10,7 @@ export interface SocketIdentity {
   userId: string;
   username: string;
   sessionId: string;
+  /** Wall-clock milliseconds (fractional) when the handshake was accepted. */
   connectedAt: number;
 }
 

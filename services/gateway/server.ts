@@ -124,7 +124,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
         throw new AppError('UNAUTHENTICATED', 'session revoked');
       const data: SocketData = {
         ...claims,
-        connectedAt: Date.now(),
+        // Sub-millisecond, so two devices of a user connecting in the same millisecond still
+        // have an oldest one (the one evicted beyond MAX_CONNECTIONS_PER_USER).
+        connectedAt: performance.timeOrigin + performance.now(),
         channels: await channelHeadsOf(db, claims.userId),
       };
       socket.data = data;

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { NOTIFIER_CONSUMER } from '../events/consumer-groups.js';
@@ -19,6 +20,12 @@ import { createFirebaseSender, FcmTransport } from './transports/fcm.js';
 import { LogTransport } from './transports/log.js';
 import type { NotificationTransport } from './transports/transport.js';
 import { WebhookTransport } from './transports/webhook.js';
+
+/** Links in emails when PUBLIC_URL is not set: this server, as seen from this machine. */
+function localUrl(server: Server): string {
+  const address = server.address();
+  return `http://localhost:${typeof address === 'object' && address ? address.port : ''}`;
+}
 
 // Delivered and dead notifications, finished digests, and handled event ids, are kept this
 // long for inspection.
@@ -95,7 +102,7 @@ export const startNotifier: RoleStarter = async (ctx) => {
         store: digests,
         sender: mailSender,
         tokens: ctx.unsubscribeTokens,
-        publicUrl: ctx.config.publicUrl,
+        publicUrl: () => ctx.config.publicUrl ?? localUrl(ctx.http.server),
         from: config.email.from,
       }),
       describe: {

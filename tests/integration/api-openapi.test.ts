@@ -58,6 +58,9 @@ const PUBLIC_ROUTES = new Set([
   'post /api/v1/auth/login',
   'post /api/v1/auth/refresh',
   'post /api/v1/auth/logout',
+  // Signed links in digest emails; without a token they answer VALIDATION.
+  'get /api/v1/email/unsubscribe',
+  'post /api/v1/email/unsubscribe',
 ]);
 
 const operations = () =>

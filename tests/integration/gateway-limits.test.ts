@@ -5,6 +5,7 @@ import { StreamLagMonitor } from '../../services/gateway/stream-lag.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { requiredEnv } from '../support/env.js';
 import { ApiClient, registerUser, type TestUser } from '../support/http-client.js';
+import { CONDITION_TIMEOUT_MS } from '../support/deadlines.js';
 import { connectSocket, emitAck, EventLog } from '../support/sockets.js';
 
 let t: TestApp;
@@ -38,10 +39,13 @@ test('the oldest socket of a user beyond MAX_CONNECTIONS_PER_USER is told not to
   const first = await connectSocket(t.baseUrl, bob.accessToken);
   const firstLog = new EventLog(first, ['server.draining', 'disconnect']);
   const second = await connectSocket(t.baseUrl, bob.accessToken);
-  await new Promise((r) => setTimeout(r, 100));
   const third = await connectSocket(t.baseUrl, bob.accessToken);
   try {
-    await firstLog.waitFor((l) => l.of('disconnect').length === 1, 5000, 'oldest socket closed');
+    await firstLog.waitFor(
+      (l) => l.of('disconnect').length === 1,
+      CONDITION_TIMEOUT_MS,
+      'oldest socket closed',
+    );
     expect(firstLog.of('server.draining')).toEqual([
       { reconnectInMs: -1, reason: 'too_many_connections' },
     ]);
@@ -55,11 +59,13 @@ test('the oldest socket of a user beyond MAX_CONNECTIONS_PER_USER is told not to
 test('sending faster than the per-user rate is answered with RATE_LIMITED and retryAfterMs; idempotent retries are not counted', async () => {
   const s = await connectSocket(t.baseUrl, alice.accessToken);
   try {
-    const acks = [];
-    for (let i = 0; i < 8; i++)
-      acks.push(
-        await emitAck(s, 'message.send', { channelId, clientMsgId: `rl-${i}`, content: 'fast' }),
-      );
+    // At once: one after the other, a loaded machine can spread them over enough 1-second
+    // windows that none is over the limit.
+    const acks = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        emitAck(s, 'message.send', { channelId, clientMsgId: `rl-${i}`, content: 'fast' }),
+      ),
+    );
     const limited = acks.filter((a) => !a.ok);
     expect(limited.length).toBeGreaterThan(0);
     for (const a of limited) {
@@ -92,7 +98,11 @@ test('a packet over GATEWAY_MAX_PAYLOAD_BYTES closes that connection only; the s
     { channelId, clientMsgId: 'huge', content: 'x'.repeat(50_000) },
     () => {},
   );
-  await log.waitFor((l) => l.of('disconnect').length === 1, 5000, 'oversized packet disconnect');
+  await log.waitFor(
+    (l) => l.of('disconnect').length === 1,
+    CONDITION_TIMEOUT_MS,
+    'oversized packet disconnect',
+  );
   const ok = await connectSocket(t.baseUrl, alice.accessToken);
   try {
     expect(await emitAck(ok, 'channel.sync', { channelId, afterSeq: 0 })).toMatchObject({

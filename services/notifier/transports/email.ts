@@ -115,7 +115,8 @@ export class EmailDigestTransport implements JobTransport<DigestJob> {
       store: DigestStore;
       sender: MailSender;
       tokens: UnsubscribeTokens;
-      publicUrl: string;
+      /** Read when a mail is composed: without PUBLIC_URL it depends on the port listened on. */
+      publicUrl: () => string;
       from: string;
     },
   ) {}
@@ -131,13 +132,14 @@ export class EmailDigestTransport implements JobTransport<DigestJob> {
       if (!content) return 'suppressed';
       const selection = selectDigestEntries(content.entries, state);
       if (!selection.send) return 'suppressed';
+      const publicUrl = this.deps.publicUrl();
       mail = renderDigest({
         digestId: job.digestId,
         recipient: content.recipient,
         channel: content.channel,
         entries: selection.entries,
-        publicUrl: this.deps.publicUrl,
-        unsubscribeUrl: unsubscribeLink(this.deps.publicUrl, this.deps.tokens.sign(job.userId)),
+        publicUrl,
+        unsubscribeUrl: unsubscribeLink(publicUrl, this.deps.tokens.sign(job.userId)),
         from: this.deps.from,
       });
       await store.saveMail(job.digestId, mail);

@@ -528,3 +528,32 @@ test('metrics count email deliveries by outcome and decisions by reason', async 
     ).toBeGreaterThan(0);
   expect(text).toContain('signalink_notifier_email_digests_pending');
 });
+
+test('with only SMTP_URL set (NOTIFIER_TRANSPORT left at its default), a member away receives a digest', async () => {
+  const plain = await startTestApp(
+    {
+      ROLES: 'api,relay,notifier',
+      SMTP_URL: mailpit.smtpUrl,
+      EMAIL_DIGEST_WINDOW_SECONDS: '1',
+      NOTIFIER_POLL_INTERVAL_MS: '50',
+    },
+    'email-defaults',
+  );
+  try {
+    const api = new ApiClient(plain.baseUrl);
+    const [sue, tom] = [await registerUser(api, 'sue'), await registerUser(api, 'tom')];
+    const direct = await sue.api.post('/channels', { type: 'direct', memberIds: [tom.id] });
+    const res = await sue.api.post(`/channels/${direct.body.id as string}/messages`, {
+      clientMsgId: randomUUID(),
+      content: 'see you at the station',
+    });
+    expect(res.status).toBe(201);
+    const [mail] = await waitForMails(tom, 1);
+    expect(mail!.Subject).toBe(`${sue.username} sent you a message`);
+    expect(mail!.Text).toContain('see you at the station');
+    // Links point at the server itself (the port it listens on) when PUBLIC_URL is not set.
+    expect(mail!.Text).toContain(`http://localhost:${plain.app.port}/?channel=${direct.body.id}`);
+  } finally {
+    await plain.stop();
+  }
+});

@@ -20,8 +20,8 @@ test('defaults: the log transport alone, email digests off, links to localhost',
     from: 'Signalink <no-reply@localhost>',
     digestWindowSeconds: 600,
   });
-  expect(c.publicUrl).toBe('http://localhost:3000');
-  expect(loadConfig({ ...base, PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  // The notifier then links to http://localhost and the port it listens on.
+  expect(c.publicUrl).toBeUndefined();
 });
 
 test('setting SMTP_URL alone turns email digests on next to the log transport', () => {

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { UnsubscribeTokens } from '../../../services/chat/email-unsubscribe.js';
 import {
   DIGEST_MAX_ENTRIES,
@@ -10,7 +11,7 @@ import {
   type DigestInput,
 } from '../../../services/notifier/digest-mail.js';
 import type { DigestEntry } from '../../../services/notifier/digests.js';
-import { classifySmtpError } from '../../../services/notifier/transports/email.js';
+import { classifySmtpError, LogMailSender } from '../../../services/notifier/transports/email.js';
 
 const channel = {
   id: '6f1d3c1e-4b5a-4f7e-9c2d-1a2b3c4d5e6f',
@@ -182,4 +183,23 @@ describe('SMTP answers', () => {
     expect(e.permanent).toBe(permanent);
     expect(e.message).toMatch(/^SMTP (answered \d{3}|unreachable)/);
   });
+});
+
+test('without SMTP_URL a digest goes to the log: recipient, subject and count, never the text', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const mail = renderDigest(input({ entries: [entry(1, { text: 'secret plans' }), entry(2)] }));
+  await new LogMailSender(log).send(mail);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({
+    msg: 'email digest (not sent: SMTP_URL is not set)',
+    to: 'bob@example.test',
+    subject: '2 new messages in #ops',
+    messages: 2,
+    digestId: mail.digestId,
+  });
+  expect(JSON.stringify(lines[0])).not.toContain('secret plans');
 });
