@@ -7,6 +7,7 @@ import { jest } from '@jest/globals';
 import { TOPICS } from '../../../services/chat/outbox.js';
 import type { Subscription } from '../../../services/events/bus.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { createTestDatabase } from '../../support/database.js';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
 import { startMailpit, type Mail, type Mailpit } from '../../support/mailpit.js';
 import { waitUntil } from './kafka-support.js';
@@ -555,5 +556,78 @@ test('with only SMTP_URL set (NOTIFIER_TRANSPORT left at its default), a member 
     expect(mail!.Text).toContain(`http://localhost:${plain.app.port}/?channel=${direct.body.id}`);
   } finally {
     await plain.stop();
+  }
+});
+
+test('digests outlive the notifier: an open one is sent by the next process, one left mid-send by a dead notifier is taken again when its reservation ends', async () => {
+  const database = await createTestDatabase('email-restart');
+  const env = {
+    ROLES: 'api,relay,notifier',
+    DATABASE_URL: database.url,
+    NOTIFIER_TRANSPORT: 'email',
+    SMTP_URL: mailpit.smtpUrl,
+    EMAIL_DIGEST_WINDOW_SECONDS: '8',
+    NOTIFIER_POLL_INTERVAL_MS: '50',
+  };
+  const first = await startTestApp(env, 'email-restart-1');
+  let second: TestApp | undefined;
+  try {
+    const api = new ApiClient(first.baseUrl);
+    const [uma, vic, wes] = (await Promise.all(
+      ['uma', 'vic', 'wes'].map((n) => registerUser(api, n)),
+    )) as [TestUser, TestUser, TestUser];
+    const channel = await uma.api.post('/channels', {
+      name: `restart-${randomUUID().slice(0, 6)}`,
+      type: 'public',
+      memberIds: [vic.id, wes.id],
+    });
+    const res = await uma.api.post(`/channels/${channel.body.id as string}/messages`, {
+      clientMsgId: randomUUID(),
+      content: 'written before the restart',
+    });
+    expect(res.status).toBe(201);
+    const db = first.app.ctx.db;
+    await waitUntil(
+      async () =>
+        Number(
+          ((await db('email_digests').count({ n: '*' }).first()) as { n: string | number }).n,
+        ) === 2,
+      WAIT_MS,
+      'the two digests to be opened',
+    );
+    // Wes's digest looks claimed by a notifier that died before sending: sealed, reserved a
+    // little longer, no mail composed yet.
+    await db('email_digests')
+      .where({ user_id: wes.id })
+      .update({ status: 'sending', next_attempt_at: db.raw("now() + interval '3 seconds'") });
+    await first.stop();
+    expect(await mailsTo(vic)).toEqual([]);
+
+    second = await startTestApp({ ...env, ROLES: 'notifier' }, 'email-restart-2');
+    for (const user of [vic, wes]) {
+      const [mail] = await waitForMails(user, 1);
+      expect(mail!.Text).toContain('written before the restart');
+    }
+    const unsent = async () =>
+      Number(
+        (
+          (await second!.app.ctx
+            .db('email_digests')
+            .whereNot({ status: 'sent' })
+            .count({ n: '*' })
+            .first()) as { n: string | number }
+        ).n,
+      );
+    await waitUntil(
+      async () => (await unsent()) === 0,
+      WAIT_MS,
+      'both digests to be recorded as sent',
+    );
+    expect(await mailsTo(vic)).toHaveLength(1);
+    expect(await mailsTo(wes)).toHaveLength(1);
+  } finally {
+    await second?.stop();
+    await first.stop();
+    await database.drop();
   }
 });
