@@ -6,7 +6,9 @@ import { createTestDatabase } from '../support/database.js';
 import { requiredEnv } from '../support/env.js';
 import { ApiClient, registerUser, type TestUser } from '../support/http-client.js';
 import { startNode, type NodeProcess } from '../support/node-process.js';
+import { CONDITION_TIMEOUT_MS } from '../support/deadlines.js';
 import { connectSocket, emitAck, EventLog } from '../support/sockets.js';
+import { TYPING_TTL_MS } from '../../services/gateway/typing.js';
 
 const JWT_SECRET = 'gateway-test-secret-gateway-test-secret-0123';
 let db: { url: string; drop(): Promise<void> };
@@ -45,7 +47,7 @@ beforeAll(async () => {
     registerUser(anon, 'carol'),
     registerUser(anon, 'mallory'),
   ]);
-});
+}, 180_000); // two Signalink processes, one after the other
 
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
@@ -117,7 +119,8 @@ describe('handshake', () => {
     ).toBe(204);
     // Revocation reaches the gateway's cache within seconds.
     let refused = false;
-    for (let i = 0; i < 100 && !refused; i++) {
+    const deadline = Date.now() + CONDITION_TIMEOUT_MS;
+    while (!refused && Date.now() < deadline) {
       refused = await connectSocket(nodeB.url, user.accessToken).then(
         (s) => {
           s.close();
@@ -153,7 +156,11 @@ describe('messages across nodes', () => {
       Array.from({ length: count }, (_, i) => i + 1),
     );
     for (const receiver of [sender, senderOtherDevice, bobB, carolA]) {
-      await receiver.log.waitFor((l) => l.of('message.new').length >= count, 10000, 'all messages');
+      await receiver.log.waitFor(
+        (l) => l.of('message.new').length >= count,
+        CONDITION_TIMEOUT_MS,
+        'all messages',
+      );
       const seqs = receiver.log.of('message.new').map((m) => m.seq);
       expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i + 1));
     }
@@ -169,7 +176,11 @@ describe('messages across nodes', () => {
     });
     expect(res.status).toBe(201);
     for (const r of [bobA, bobB]) {
-      await r.log.waitFor((l) => l.of('message.new').length === 1, 10000, 'REST message');
+      await r.log.waitFor(
+        (l) => l.of('message.new').length === 1,
+        CONDITION_TIMEOUT_MS,
+        'REST message',
+      );
       expect(r.log.of('message.new')[0]).toMatchObject({
         id: res.body.id,
         seq: 1,
@@ -198,7 +209,7 @@ describe('messages across nodes', () => {
     });
     await bobB.log.waitFor(
       (l) => l.of('message.new').some((m) => m.clientMsgId === 'after'),
-      10000,
+      CONDITION_TIMEOUT_MS,
       'second message',
     );
     expect(bobB.log.of('message.new').map((m) => m.seq)).toEqual([1, 2]);
@@ -235,7 +246,7 @@ describe('messages across nodes', () => {
     for (const s of senders) {
       await s.log.waitFor(
         (l) => l.of('message.new').length >= total,
-        15000,
+        CONDITION_TIMEOUT_MS,
         'all concurrent messages',
       );
       expect(s.log.of('message.new').map((m) => m.seq)).toEqual(
@@ -265,7 +276,11 @@ describe('messages across nodes', () => {
     expect(await emitAck(a.socket, 'message.delete', { messageId: sent.message.id })).toEqual({
       ok: true,
     });
-    await b.log.waitFor((l) => l.of('message.updated').length === 2, 10000, 'two updates');
+    await b.log.waitFor(
+      (l) => l.of('message.updated').length === 2,
+      CONDITION_TIMEOUT_MS,
+      'two updates',
+    );
     const [afterEdit, afterDelete] = b.log.of('message.updated');
     expect(afterEdit).toMatchObject({ content: 'fixed' });
     expect(afterDelete).toMatchObject({ content: '', seq: 1 });
@@ -304,7 +319,7 @@ describe('messages across nodes', () => {
       ok: true,
       seq: 2,
     });
-    await a.log.waitFor((l) => l.of('receipt.update').length >= 1, 10000, 'receipt');
+    await a.log.waitFor((l) => l.of('receipt.update').length >= 1, CONDITION_TIMEOUT_MS, 'receipt');
     expect(a.log.of('receipt.update')).toEqual([{ channelId, userId: bob.id, seq: 2 }]);
     const channels = await bob.api.get('/channels');
     expect(channels.body.channels.find((c: { id: string }) => c.id === channelId).unreadCount).toBe(
@@ -356,7 +371,7 @@ describe('refusals', () => {
       expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
     }
     // An event sent with only a callback still gets a contract answer.
-    const ackOnly = await a.socket.timeout(5000).emitWithAck('channel.sync');
+    const ackOnly = await a.socket.timeout(CONDITION_TIMEOUT_MS).emitWithAck('channel.sync');
     expect(ackOnly).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
     expect(a.socket.connected).toBe(true);
   });
@@ -391,7 +406,7 @@ describe('refusals', () => {
         data: { sdp: 'v=0' },
       }),
     ).toEqual({ ok: true });
-    await b.log.waitFor((l) => l.of('call.signal').length === 1, 10000, 'signal');
+    await b.log.waitFor((l) => l.of('call.signal').length === 1, CONDITION_TIMEOUT_MS, 'signal');
     expect(b.log.of('call.signal')[0]).toEqual({
       fromUserId: alice.id,
       kind: 'offer',
@@ -417,13 +432,21 @@ describe('typing', () => {
     const b = await socketFor(nodeB, bob, ['typing.update']);
     const startedAt = Date.now();
     expect(await emitAck(a.socket, 'typing.start', { channelId })).toEqual({ ok: true });
-    await b.log.waitFor((l) => l.of('typing.update').length >= 1, 5000, 'typing on');
+    await b.log.waitFor(
+      (l) => l.of('typing.update').length >= 1,
+      CONDITION_TIMEOUT_MS,
+      'typing on',
+    );
     expect(b.log.of('typing.update')[0]).toEqual({ channelId, userIds: [alice.id] });
     // Repeated keystrokes do not rebroadcast the same set.
     await emitAck(a.socket, 'typing.start', { channelId });
-    await b.log.waitFor((l) => l.of('typing.update').length >= 2, 12000, 'typing expiry');
+    await b.log.waitFor(
+      (l) => l.of('typing.update').length >= 2,
+      TYPING_TTL_MS + CONDITION_TIMEOUT_MS,
+      'typing expiry',
+    );
     expect(b.log.of('typing.update')[1]).toEqual({ channelId, userIds: [] });
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(5000);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(TYPING_TTL_MS);
   });
 
   test('typing.stop clears at once', async () => {
@@ -432,7 +455,11 @@ describe('typing', () => {
     const b = await socketFor(nodeB, bob, ['typing.update']);
     await emitAck(a.socket, 'typing.start', { channelId });
     await emitAck(a.socket, 'typing.stop', { channelId });
-    await b.log.waitFor((l) => l.of('typing.update').length >= 2, 5000, 'typing off');
+    await b.log.waitFor(
+      (l) => l.of('typing.update').length >= 2,
+      CONDITION_TIMEOUT_MS,
+      'typing off',
+    );
     expect(b.log.of('typing.update').map((u) => u.userIds)).toEqual([[alice.id], []]);
   });
 });
@@ -447,14 +474,14 @@ describe('presence', () => {
     sockets.push(first, second);
     await watcher.log.waitFor(
       (l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'online'),
-      10000,
+      CONDITION_TIMEOUT_MS,
       'online',
     );
     first.close();
     second.emit('presence.set', { status: 'away' });
     await watcher.log.waitFor(
       (l) => l.of('presence.update').some((p) => p.userId === user.id && p.status === 'away'),
-      10000,
+      CONDITION_TIMEOUT_MS,
       'away',
     );
     const mine = () => watcher.log.of('presence.update').filter((p) => p.userId === user.id);
@@ -462,7 +489,11 @@ describe('presence', () => {
     const got = await emitAck(watcher.socket, 'presence.get', { userIds: [user.id, mallory.id] });
     expect(got).toMatchObject({ ok: true, presence: [{ userId: user.id, status: 'away' }] });
     second.close();
-    await watcher.log.waitFor(() => mine().some((p) => p.status === 'offline'), 10000, 'offline');
+    await watcher.log.waitFor(
+      () => mine().some((p) => p.status === 'offline'),
+      CONDITION_TIMEOUT_MS,
+      'offline',
+    );
     expect(mine().at(-1).lastSeenAt).toEqual(expect.any(String));
   });
 });
@@ -475,16 +506,20 @@ describe('membership changes', () => {
     expect(
       (await alice.api.post(`/channels/${channelId}/members`, { userId: bob.id })).status,
     ).toBe(201);
-    await b.log.waitFor((l) => l.of('channel.joined').length === 1, 10000, 'joined');
+    await b.log.waitFor((l) => l.of('channel.joined').length === 1, CONDITION_TIMEOUT_MS, 'joined');
     expect(b.log.of('channel.joined')[0]).toEqual({ channelId, lastSeq: 0 });
     await emitAck(a.socket, 'message.send', {
       channelId,
       clientMsgId: 'welcome',
       content: 'welcome bob',
     });
-    await b.log.waitFor((l) => l.of('message.new').length === 1, 10000, 'message after join');
+    await b.log.waitFor(
+      (l) => l.of('message.new').length === 1,
+      CONDITION_TIMEOUT_MS,
+      'message after join',
+    );
     expect((await alice.api.delete(`/channels/${channelId}/members/${bob.id}`)).status).toBe(204);
-    await b.log.waitFor((l) => l.of('channel.left').length === 1, 10000, 'left');
+    await b.log.waitFor((l) => l.of('channel.left').length === 1, CONDITION_TIMEOUT_MS, 'left');
     await emitAck(a.socket, 'message.send', {
       channelId,
       clientMsgId: 'secret',
@@ -493,6 +528,14 @@ describe('membership changes', () => {
     // A later message in a channel bob is still in proves delivery to him still works, and
     // that the secret was not delivered before it.
     const other = await channelWith(alice, [bob]);
+    // Room joins reach the other node through the Redis stream, messages through pub/sub: a
+    // message sent before bob's node applied the join would be his to sync, not to get live
+    // (what the SDK does on channel.joined). The join is applied once he is told about it.
+    await b.log.waitFor(
+      (l) => l.of('channel.joined').some((j) => j.channelId === other),
+      CONDITION_TIMEOUT_MS,
+      'joined the other channel',
+    );
     await emitAck(a.socket, 'message.send', {
       channelId: other,
       clientMsgId: 'marker',
@@ -500,7 +543,7 @@ describe('membership changes', () => {
     });
     await b.log.waitFor(
       (l) => l.of('message.new').some((m) => m.clientMsgId === 'marker'),
-      10000,
+      CONDITION_TIMEOUT_MS,
       'marker',
     );
     expect(b.log.of('message.new').map((m) => m.clientMsgId)).toEqual(['welcome', 'marker']);
@@ -536,7 +579,7 @@ test('a client added to a channel receives every message sent right after, on an
         }),
       ),
     );
-    const deadline = Date.now() + 10000;
+    const deadline = Date.now() + CONDITION_TIMEOUT_MS;
     while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     // History before the join is for the REST history page, not replayed as new messages.
     expect(got.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
