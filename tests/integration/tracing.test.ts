@@ -1,8 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase } from '../support/database.js';
+import { CONDITION_TIMEOUT_MS } from '../support/deadlines.js';
 import { requiredEnv } from '../support/env.js';
 import { startNode, type NodeProcess } from '../support/node-process.js';
+
+/** The child's access log lines for GET /api/v1/users/me, parsed. */
+function accessLog(n: NodeProcess): { trace_id?: string; span_id?: string }[] {
+  return n
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"http request"') && l.includes('/api/v1/users/me'))
+    .map((l) => JSON.parse(l) as { trace_id?: string; span_id?: string });
+}
+
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + CONDITION_TIMEOUT_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 // A stand-in OTLP/HTTP collector: records every export the process sends.
 let collector: Server;
@@ -43,24 +61,21 @@ test('with OTEL_EXPORTER_OTLP_ENDPOINT set, requests are traced and logs carry t
   });
   const res = await fetch(`${node.url}/api/v1/users/me`);
   expect(res.status).toBe(401);
-  const deadline = Date.now() + 15000;
   const traced = () =>
     exports.filter((e) => e.path === '/v1/traces' && e.body.includes('/api/v1/users/me'));
-  while (traced().length === 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  expect(traced().length).toBeGreaterThan(0);
+  // The export (batched) and the access log line (the child's stdout) arrive on their own.
+  const n = node;
+  await waitUntil(
+    () => traced().length > 0 && accessLog(n).length > 0,
+    'a trace export and the access log line',
+  );
   expect(traced()[0]!.body).toContain('signalink-tracing-test');
-  const accessLog = node
-    .output()
-    .split('\n')
-    .filter((l) => l.includes('"http request"') && l.includes('/api/v1/users/me'))
-    .map((l) => JSON.parse(l) as { trace_id?: string; span_id?: string });
-  expect(accessLog.length).toBeGreaterThan(0);
-  expect(accessLog[0]!.trace_id).toMatch(/^[0-9a-f]{32}$/);
-  expect(accessLog[0]!.span_id).toMatch(/^[0-9a-f]{16}$/);
+  const [line] = accessLog(node);
+  expect(line!.trace_id).toMatch(/^[0-9a-f]{32}$/);
+  expect(line!.span_id).toMatch(/^[0-9a-f]{16}$/);
   // The exported spans belong to the same trace the log names.
-  expect(traced().some((e) => e.body.includes(accessLog[0]!.trace_id!))).toBe(true);
-});
+  expect(traced().some((e) => e.body.includes(line!.trace_id!))).toBe(true);
+}, 120_000); // starts a process that loads the OpenTelemetry SDK
 
 test('without the endpoint, the access log has no trace ids (tracing is not loaded)', async () => {
   const plain = await startNode({
@@ -72,14 +87,9 @@ test('without the endpoint, the access log has no trace ids (tracing is not load
   });
   try {
     await fetch(`${plain.url}/api/v1/users/me`);
-    await new Promise((r) => setTimeout(r, 200));
-    const line = plain
-      .output()
-      .split('\n')
-      .find((l) => l.includes('"http request"'));
-    expect(line).toBeDefined();
-    expect(JSON.parse(line!)).not.toHaveProperty('trace_id');
+    await waitUntil(() => accessLog(plain).length > 0, 'the access log line');
+    expect(accessLog(plain)[0]).not.toHaveProperty('trace_id');
   } finally {
     await plain.kill();
   }
-});
+}, 120_000);
