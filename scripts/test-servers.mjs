@@ -1,25 +1,14 @@
-// Starts throw-away PostgreSQL, Redis and Kafka-protocol brokers for tests and local runs.
+// Starts throw-away PostgreSQL, Redis and Apache Kafka for tests and local runs.
 // Every server listens on 127.0.0.1 on a free port, keeps its files in a temp dir and is
 // stopped by pid. Plain JavaScript so it runs before anything is compiled.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, chownSync, existsSync, readdirSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { startKafkaCluster } from './kafka-cluster.mjs';
+import { freePort, tcpOpen } from './ports.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-
-export async function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 async function waitFor(what, probe, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;
@@ -33,17 +22,6 @@ async function waitFor(what, probe, timeoutMs = 30000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what} did not become ready within ${timeoutMs} ms: ${lastError ?? ''}`);
-}
-
-function tcpOpen(port) {
-  return new Promise((res) => {
-    const sock = connect(port, '127.0.0.1');
-    sock.once('connect', () => {
-      sock.destroy();
-      res(true);
-    });
-    sock.once('error', () => res(false));
-  });
 }
 
 function findPostgresBin() {
@@ -164,79 +142,11 @@ async function startRedis(children, dirs) {
   return `redis://127.0.0.1:${port}`;
 }
 
-/** Builds (cached) and starts the librdkafka mock cluster: 3 brokers on consecutive free ports. */
+/** Real Apache Kafka, one combined broker+controller (scripts/kafka-cluster.mjs). */
 async function startKafka(children) {
-  const out = join(ROOT, '.cache', 'kafka-mock');
-  execFileSync('bash', [join(ROOT, 'tests', 'kafka-mock', 'build.sh')], {
-    env: { ...process.env, OUT_DIR: out },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  // The broker needs four consecutive free ports (three brokers and the control port). Another
-  // process can take one between our probe and its bind, so a failed start is retried.
-  let lastError;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const base = await consecutiveFreePorts(4);
-    try {
-      const child = await launchMockBroker(out, base, children);
-      return { brokers: child.brokers, controlPort: base + 3 };
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw lastError;
-}
-
-async function consecutiveFreePorts(count) {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freePort();
-    if (p + count >= 65535) continue;
-    let free = true;
-    for (let i = 1; i < count && free; i++) free = !(await tcpOpen(p + i));
-    if (free) return p;
-  }
-  throw new Error(`no run of ${count} free ports found`);
-}
-
-async function launchMockBroker(out, base, children) {
-  const topics = [
-    'signalink.messages:6',
-    'signalink.receipts:6',
-    'signalink.presence:6',
-    'signalink.notifications.dlq:3',
-  ];
-  const args = [
-    '-b',
-    '3',
-    '-p',
-    String(base),
-    '-c',
-    String(base + 3),
-    ...topics.flatMap((t) => ['-t', t]),
-  ];
-  const child = spawn(join(out, 'mockbroker'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-  const brokers = await new Promise((res, rej) => {
-    let buf = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error('kafka mock did not print BOOTSTRAP'));
-    }, 20000);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const m = /BOOTSTRAP=(\S+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        res(m[1]);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      rej(new Error(`kafka mock exited early (${code ?? signal}): ${stderr.trim()}`));
-    });
-  });
-  track(children, 'kafka-mock', child);
-  return { brokers };
+  const cluster = await startKafkaCluster({ brokers: 1 });
+  children.push({ name: 'kafka', child: cluster.nodes[0].child, stop: cluster.stop });
+  return { brokers: cluster.bootstrap };
 }
 
 /**
@@ -249,15 +159,16 @@ export async function startTestServers({ kafka = true } = {}) {
   const env = {};
   const stop = async () => {
     await Promise.all(
-      children.map(
-        ({ child }) =>
-          new Promise((res) => {
-            if (child.exitCode !== null || child.signalCode !== null) return res();
-            child.stoppedOnPurpose = true;
-            child.once('exit', res);
-            child.kill('SIGTERM');
-            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-          }),
+      children.map(({ child, stop: stopIt }) =>
+        stopIt
+          ? stopIt()
+          : new Promise((res) => {
+              if (child.exitCode !== null || child.signalCode !== null) return res();
+              child.stoppedOnPurpose = true;
+              child.once('exit', res);
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }),
       ),
     );
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -271,15 +182,18 @@ export async function startTestServers({ kafka = true } = {}) {
     env.DATABASE_URL = db;
     env.REDIS_URL = redis;
     if (process.env.KAFKA_BROKERS) env.KAFKA_BROKERS = process.env.KAFKA_BROKERS;
-    else if (kf) {
-      env.KAFKA_BROKERS = kf.brokers;
-      env.KAFKA_MOCK_CONTROL_PORT = String(kf.controlPort);
-    }
+    else if (kf) env.KAFKA_BROKERS = kf.brokers;
   } catch (err) {
     await stop();
     throw err;
   }
-  return { env, stop, pids: children.map(({ name, child }) => ({ name, pid: child.pid })) };
+  return {
+    env,
+    stop,
+    pids: children
+      .filter(({ child }) => child)
+      .map(({ name, child }) => ({ name, pid: child.pid })),
+  };
 }
 
 export const currentUser = () => userInfo().username;

@@ -52,6 +52,11 @@ const envSchema = z
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
     KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(3000),
     KAFKA_MAX_WAIT_MS: z.coerce.number().int().min(1).default(500),
+    // The topics of the contract are created at start unless something else manages them
+    // (the operator, as Strimzi KafkaTopics): then they are only checked.
+    KAFKA_CREATE_TOPICS: z.enum(['true', 'false']).default('true'),
+    KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
+    KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
     RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     RELAY_STANDBY_RETRY_MS: z.coerce.number().int().min(10).default(1000),
@@ -188,6 +193,10 @@ export interface Config {
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
     maxWaitMs: number;
+    createTopics: boolean;
+    topicPartitions: number;
+    /** Absent: three, or the number of brokers when the cluster has fewer. */
+    topicReplicationFactor: number | undefined;
   };
   relay: {
     batchSize: number;
@@ -291,6 +300,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: env.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxWaitMs: env.KAFKA_MAX_WAIT_MS,
+      createTopics: env.KAFKA_CREATE_TOPICS === 'true',
+      topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+      topicReplicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
     },
     relay: {
       batchSize: env.RELAY_BATCH_SIZE,

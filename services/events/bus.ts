@@ -62,6 +62,12 @@ export interface Subscription {
 
 export interface EventBus {
   readonly engine: 'kafka' | 'memory';
+  /**
+   * Gets the bus ready for use (Kafka: creates the contract's topics, or checks them when
+   * something else manages them). Idempotent; rejects while that cannot be done, and publish
+   * and subscribe do it themselves, so calling it only makes problems show at start.
+   */
+  prepare(): Promise<void>;
   /** Resolves once every event is durably accepted (Kafka: acks from all in-sync replicas). */
   publish(events: OutgoingEvent[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;

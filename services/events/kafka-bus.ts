@@ -10,6 +10,7 @@ import kafkajs, {
 } from 'kafkajs';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay } from './backoff.js';
+import { ConsumerSupervisor, type SupervisedMember } from './consumer-supervisor.js';
 import {
   CONSUMER_RETRY,
   handleUntilDone,
@@ -21,9 +22,18 @@ import {
 } from './bus.js';
 import type { BusMetrics } from './metrics.js';
 import { trackedSockets } from './kafka-sockets.js';
+import { ensureTopics, type TopicSettings } from './kafka-topics.js';
 import { sleep } from './wakeup.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * How long the coordinator waits for members to rejoin in a rebalance: long enough for a
+ * member busy with a batch, short enough that a join after a crash does not wait a minute.
+ */
+const rebalanceTimeoutMs = (sessionTimeoutMs: number) => Math.max(10_000, 2 * sessionTimeoutMs);
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -32,6 +42,8 @@ export interface KafkaBusOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxWaitMs: number;
+  /** The contract's topics (logical names) and how to provision them. */
+  topics: Omit<TopicSettings, 'names'> & { logicalNames: string[] };
   log: Logger;
   metrics: BusMetrics;
 }
@@ -56,6 +68,7 @@ export class KafkaEventBus implements EventBus {
   private closed = false;
   private readonly sockets = trackedSockets();
   private readonly subscriptions = new Set<KafkaSubscription>();
+  private topicsReady: Promise<void> | undefined;
 
   constructor(readonly options: KafkaBusOptions) {
     this.kafka = new KafkaClient({
@@ -63,7 +76,7 @@ export class KafkaEventBus implements EventBus {
       socketFactory: this.sockets.factory,
       brokers: options.brokers,
       connectionTimeout: 3000,
-      requestTimeout: 30_000,
+      requestTimeout: REQUEST_TIMEOUT_MS,
       retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
       logLevel: logLevel.INFO,
       logCreator: kafkaLogCreator(options.log.child({ component: 'kafkajs' })),
@@ -80,13 +93,43 @@ export class KafkaEventBus implements EventBus {
       : topic;
   }
 
+  /**
+   * Creates or checks the contract's topics once per process, before the first publish or
+   * subscription; a failure (brokers down) is retried by the next caller.
+   */
+  prepare(): Promise<void> {
+    return this.ensureTopics();
+  }
+
+  ensureTopics(): Promise<void> {
+    this.topicsReady ??= (async () => {
+      const { logicalNames, ...settings } = this.options.topics;
+      const admin = this.kafka.admin({ retry: { retries: 3, initialRetryTime: 300 } });
+      await admin.connect();
+      try {
+        await ensureTopics(
+          admin,
+          { ...settings, names: logicalNames.map((t) => this.physical(t)) },
+          this.options.log,
+        );
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    })().catch((err: unknown) => {
+      this.topicsReady = undefined;
+      throw err;
+    });
+    return this.topicsReady;
+  }
+
   private connectedProducer(): Promise<Producer> {
     if (this.closed) return Promise.reject(new Error('event bus is closed'));
     this.producer ??= (async () => {
+      await this.ensureTopics();
       const producer = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
-        allowAutoTopicCreation: true,
+        allowAutoTopicCreation: false,
         retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 5 },
       });
       this.producers.add(producer);
@@ -183,77 +226,61 @@ export class KafkaEventBus implements EventBus {
 }
 
 /**
- * One consumer group member. When its kafkajs consumer crashes (brokers unreachable for longer
- * than its retries, for one), a new consumer is launched after a backoff, for as long as the
- * subscription runs.
+ * One consumer group member, kept alive by a ConsumerSupervisor: when its kafkajs consumer
+ * crashes, stops on its own or falls silent, a new consumer is launched after a backoff, for as
+ * long as the subscription runs.
  */
 class KafkaSubscription {
   private consumer: Consumer | undefined;
   private running = true;
-  private launches = 0;
   /** Stored positions of the current assignment: nothing below them is handed out. */
   private floors = new Map<string, number>();
   private positionsReady: Promise<void> = Promise.resolve();
-  private readonly retired = new Set<Consumer>();
   private readonly stopping = new AbortController();
-  private supervisor: Promise<void> | undefined;
+  private readonly supervisor: ConsumerSupervisor;
+  private lastActivityAt = 0;
 
   constructor(
     private readonly bus: KafkaEventBus,
     private readonly options: SubscribeOptions,
-  ) {}
+  ) {
+    const { sessionTimeoutMs } = bus.options;
+    this.supervisor = new ConsumerSupervisor({
+      launch: (created) => this.launch(created),
+      // Longer than a join can legitimately wait for the group (the rebalance timeout) plus a
+      // request timeout, so only a consumer that is really dead is replaced.
+      stallMs: rebalanceTimeoutMs(sessionTimeoutMs) + REQUEST_TIMEOUT_MS,
+      disconnectTimeoutMs: 10_000,
+      backoffMs: (attempt) =>
+        backoffDelay(attempt, CONSUMER_RETRY.initialMs * 4, CONSUMER_RETRY.maxMs),
+      checkEveryMs: 1000,
+      log: bus.options.log,
+      what: { group: options.groupId },
+    });
+  }
 
   private get log(): Logger {
     return this.bus.options.log;
   }
 
   start(): void {
-    this.supervisor = this.supervise();
+    this.supervisor.start();
   }
 
-  private async supervise(): Promise<void> {
-    while (this.running) {
-      this.launches += 1;
-      const crashed = new AbortController();
-      try {
-        await this.launch(crashed);
-        // Until kafkajs reports a crash it will not recover from, or stop.
-        await sleep(2 ** 31 - 1, AbortSignal.any([crashed.signal, this.stopping.signal]));
-      } catch (err) {
-        this.log.warn({ err, group: this.options.groupId }, 'kafka consumer could not start');
-      }
-      const consumer = this.consumer;
-      this.consumer = undefined;
-      if (consumer) this.retired.add(consumer);
-      await this.disconnectRetired();
-      if (!this.running) return;
-      const delay = backoffDelay(this.launches, CONSUMER_RETRY.initialMs * 4, CONSUMER_RETRY.maxMs);
-      this.log.warn(
-        { group: this.options.groupId, retryInMs: delay },
-        'kafka consumer stopped; launching a new one',
-      );
-      await sleep(delay, this.stopping.signal);
-      await this.disconnectRetired();
-    }
-  }
+  private alive = () => {
+    this.lastActivityAt = Date.now();
+  };
 
-  /**
-   * A crashed kafkajs consumer can reconnect to its coordinator after it was disconnected
-   * (a fetch worker's late heartbeat), leaving a socket nobody closes; disconnecting it again
-   * before each launch and at stop closes such stragglers.
-   */
-  private async disconnectRetired(): Promise<void> {
-    await Promise.all([...this.retired].map((c) => c.disconnect().catch(() => {})));
-  }
-
-  private async launch(crashed: AbortController): Promise<void> {
+  private async launch(created: (member: SupervisedMember) => void): Promise<void> {
+    await this.bus.ensureTopics();
     const { sessionTimeoutMs, heartbeatIntervalMs, maxWaitMs } = this.bus.options;
     const consumer = this.bus.kafka.consumer({
       groupId: this.bus.physical(this.options.groupId),
       sessionTimeout: sessionTimeoutMs,
+      rebalanceTimeout: rebalanceTimeoutMs(sessionTimeoutMs),
       heartbeatInterval: heartbeatIntervalMs,
       maxWaitTimeInMs: maxWaitMs,
-      allowAutoTopicCreation: true,
+      allowAutoTopicCreation: false,
       // kafkajs never restarts this consumer itself: the supervisor launches a new one, so
       // there is one restart path and nothing restarts behind a stop.
       retry: {
@@ -264,10 +291,36 @@ class KafkaSubscription {
       },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, () => crashed.abort());
+    let disconnecting = false;
+    let reportEnd!: (reason: string) => void;
+    const ended = new Promise<string>((resolve) => (reportEnd = resolve));
+    consumer.on(consumer.events.CRASH, (event) =>
+      reportEnd(`crashed: ${event.payload.error.name}: ${event.payload.error.message}`),
+    );
+    // Stopping without being asked is a crash whose event may never come.
+    consumer.on(consumer.events.STOP, () => {
+      if (!disconnecting) reportEnd('stopped by kafkajs');
+    });
+    for (const e of [
+      consumer.events.REQUEST,
+      consumer.events.HEARTBEAT,
+      consumer.events.FETCH_START,
+    ])
+      consumer.on(e, this.alive);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.launches = 0;
+      this.alive();
+      this.supervisor.joined();
       this.onAssigned(consumer, event.payload.memberAssignment);
+    });
+    this.alive();
+    created({
+      ended,
+      lastActivityAt: () => this.lastActivityAt,
+      disconnect: () => {
+        disconnecting = true;
+        if (this.consumer === consumer) this.consumer = undefined;
+        return consumer.disconnect();
+      },
     });
     await consumer.connect();
     await consumer.subscribe({
@@ -333,6 +386,7 @@ class KafkaSubscription {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.isEmpty()) return;
+    this.alive();
     await this.positionsReady;
     const topic = this.bus.logical(batch.topic);
     const floor = this.floors.get(`${batch.partition}\u0000${topic}`) ?? -1;
@@ -361,6 +415,7 @@ class KafkaSubscription {
           this.stopping.signal,
         );
         await heartbeat();
+        this.alive();
       }
     };
     const done = await handleUntilDone(
@@ -375,6 +430,7 @@ class KafkaSubscription {
       { group: this.options.groupId, topic, partition: batch.partition },
     );
     if (!done) return;
+    this.alive();
     resolveOffset(batch.lastOffset());
     await commitOffsetsIfNecessary();
     const { consumed, consumerLag } = this.bus.options.metrics;
@@ -388,8 +444,6 @@ class KafkaSubscription {
   async stop(): Promise<void> {
     this.running = false;
     this.stopping.abort();
-    await this.supervisor;
-    await this.disconnectRetired();
-    this.retired.clear();
+    await this.supervisor.stop();
   }
 }

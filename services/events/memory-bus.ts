@@ -183,6 +183,8 @@ export class MemoryEventBus implements EventBus {
     return state;
   }
 
+  async prepare(): Promise<void> {}
+
   async publish(events: OutgoingEvent[]): Promise<void> {
     if (this.closed) throw new Error('event bus is closed');
     const waits: Promise<void>[] = [];

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { TOPICS } from '../chat/outbox.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { EventBus } from './bus.js';
@@ -19,6 +20,12 @@ export function createEventBus(config: Config, log: Logger, registry: Registry):
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
       maxWaitMs: config.kafka.maxWaitMs,
+      topics: {
+        logicalNames: Object.values(TOPICS),
+        create: config.kafka.createTopics,
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.topicReplicationFactor,
+      },
       log: busLog,
       metrics,
     });

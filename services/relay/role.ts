@@ -14,6 +14,10 @@ export const startRelay: RoleStarter = async (ctx) => {
     metrics: createRelayMetrics(ctx.metrics, ctx.db),
     options: ctx.config.relay,
   });
+  // Topics exist from the start, not from the first message; publishing retries it anyway.
+  ctx.events.bus
+    .prepare()
+    .catch((err: unknown) => ctx.log.warn({ err }, 'event bus not ready yet; the relay retries'));
   relay.start();
   return { drain: (deadline) => relay.drain(deadline), stop: () => relay.stop() };
 };

@@ -30,6 +30,7 @@ const engines: [string, () => EventBus][] = [
         sessionTimeoutMs: 6000,
         heartbeatIntervalMs: 500,
         maxWaitMs: 20,
+        topics: { logicalNames: ['orders'], create: true, partitions: 3, replicationFactor: 1 },
         log,
         metrics: createBusMetrics(new Registry()),
       }),

@@ -1,17 +1,17 @@
-// Helpers for pipeline tests against the Kafka-protocol mock broker started by scripts/test.mjs.
+// Helpers for pipeline tests against real Kafka: the broker scripts/test.mjs starts, or a
+// cluster of a test file's own (scripts/kafka-cluster.mjs) named by KAFKA_BROKERS.
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import kafkajs, { type Consumer } from 'kafkajs';
 import { trackedSockets } from '../../../services/events/kafka-sockets.js';
 import { requiredEnv } from '../../support/env.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-/** Consumer timings the mock broker needs (tests/kafka-mock/README.md). */
-export const MOCK_CONSUMER_ENV = {
+/** Short sessions, so a killed member's partitions move on within seconds. */
+export const TEST_CONSUMER_ENV = {
   KAFKA_SESSION_TIMEOUT_MS: '6000',
   KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-  KAFKA_MAX_WAIT_MS: '20',
+  KAFKA_MAX_WAIT_MS: '100',
 };
 
 /** A topic/group prefix of its own, so a test never sees another test's records. */
@@ -23,33 +23,8 @@ export function kafkaEnv(prefix: string): Record<string, string> {
   return {
     KAFKA_BROKERS: requiredEnv('KAFKA_BROKERS'),
     KAFKA_TOPIC_PREFIX: prefix,
-    ...MOCK_CONSUMER_ENV,
+    ...TEST_CONSUMER_ENV,
   };
-}
-
-/** Sends one command to the mock's control port (`down -1`, `up -1`, ...). */
-export function mockControl(command: string): Promise<string> {
-  const port = Number(process.env.KAFKA_MOCK_CONTROL_PORT);
-  if (!port)
-    throw new Error(
-      'KAFKA_MOCK_CONTROL_PORT is not set: this test needs the mock broker started by scripts/test.mjs',
-    );
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let reply = '';
-    // One line per reply; the mock may keep the connection open after it.
-    socket.on('data', (d) => {
-      reply += d.toString();
-      if (reply.includes('\n')) {
-        socket.destroy();
-        resolve(reply.trim());
-      }
-    });
-    socket.on('end', () => resolve(reply.trim()));
-    socket.on('error', reject);
-    // Half-close: the mock serves a connection until it reads EOF.
-    socket.end(`${command}\n`);
-  });
 }
 
 export interface TopicRecord {
@@ -60,8 +35,10 @@ export interface TopicRecord {
 }
 
 /**
- * Reads a topic from the beginning in the background; `records` grows as they arrive. A
- * consumer that crashes (brokers down for long) is replaced, and nothing restarts after stop.
+ * Reads a topic from the beginning in the background; `records` grows as they arrive. The
+ * topic need not exist yet (Signalink creates its topics when it starts): the reader waits for
+ * it. A consumer that crashes (brokers down for long) is replaced, and nothing restarts after
+ * stop.
  */
 export async function tailTopic(topic: string): Promise<{
   records: TopicRecord[];
@@ -91,16 +68,26 @@ export async function tailTopic(topic: string): Promise<{
     );
   };
   const launch = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) throw new Error(`no topic ${topic} yet`);
+    } finally {
+      await admin.disconnect();
+    }
     const consumer = kafka.consumer({
       groupId,
       sessionTimeout: 6000,
       heartbeatInterval: 500,
-      maxWaitTimeInMs: 20,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
       retry: { retries: 20, maxRetryTime: 2000, restartOnFailure: async () => false },
     });
     consumers.push(consumer);
     consumer.on(consumer.events.CRASH, relaunch);
     await consumer.connect();
+    // stop() may have run while this launch was waiting for the topic.
+    if (stopped) return void (await consumer.disconnect());
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
@@ -117,7 +104,7 @@ export async function tailTopic(topic: string): Promise<{
       },
     });
   };
-  await launch();
+  launching = launch().catch(relaunch);
   return {
     records,
     waitFor: (pred, timeoutMs = 30_000) =>

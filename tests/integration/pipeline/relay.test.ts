@@ -1,17 +1,12 @@
-// Outbox → Kafka: order, outage, pruning, and failover between relay processes.
+// Outbox → Kafka: order, event shapes, pruning, and failover between relay processes. Broker
+// faults (one broker killed, all brokers down) are in kafka-faults.test.ts, on a cluster of
+// their own.
 import { randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { requiredEnv } from '../../support/env.js';
-import {
-  kafkaEnv,
-  mockControl,
-  tailTopic,
-  uniquePrefix,
-  waitUntil,
-  type TopicRecord,
-} from './kafka-support.js';
+import { kafkaEnv, tailTopic, uniquePrefix, waitUntil, type TopicRecord } from './kafka-support.js';
 import { spawnSignalink, type ChildSignalink } from './processes.js';
 
 const LIMITS = {
@@ -73,7 +68,7 @@ const countCreated = (records: TopicRecord[]) =>
     .size;
 
 describe('relay', () => {
-  test('every created message reaches signalink.messages in seq order per channel, across a full Kafka outage', async () => {
+  test('every created message reaches signalink.messages in seq order per channel, with edits, deletes and receipts', async () => {
     const prefix = uniquePrefix('relay');
     const t: TestApp = await startTestApp(
       {
@@ -102,26 +97,12 @@ describe('relay', () => {
         );
 
       await sendPhase(1);
-      await tail.waitFor((r) => countCreated(r) >= channels.length * PER_PHASE);
-
-      expect(await mockControl('down -1')).toMatch(/OK/);
-      // Users are not blocked while Kafka is down: every send is still accepted.
       await sendPhase(2);
-      await waitUntil(
-        async () =>
-          (await metric(t.baseUrl, 'signalink_outbox_backlog')) >= channels.length * PER_PHASE,
-        10_000,
-        'backlog to show',
-      );
-      expect(countCreated(tail.records)).toBe(channels.length * PER_PHASE);
-      expect(await mockControl('up -1')).toMatch(/OK/);
-
-      await sendPhase(3);
-      const total = channels.length * PER_PHASE * 3;
+      const total = channels.length * PER_PHASE * 2;
       await tail.waitFor((r) => countCreated(r) >= total, 90_000);
       const seqs = firstSeenSeqs(tail.records);
       for (const c of channels)
-        expect(seqs.get(c)).toEqual(Array.from({ length: PER_PHASE * 3 }, (_, i) => i + 1));
+        expect(seqs.get(c)).toEqual(Array.from({ length: PER_PHASE * 2 }, (_, i) => i + 1));
       expect(countCreated(tail.records)).toBe(total);
 
       // Keys and shapes follow the contract.
@@ -184,7 +165,6 @@ describe('relay', () => {
       }
       expect(await metric(t.baseUrl, 'signalink_outbox_backlog')).toBe(0);
     } finally {
-      await mockControl('up -1');
       await tail.stop();
       await receipts.stop();
       await t.stop();

@@ -9,6 +9,9 @@ test('pipeline settings have defaults', () => {
     sessionTimeoutMs: 30_000,
     heartbeatIntervalMs: 3000,
     maxWaitMs: 500,
+    createTopics: true,
+    topicPartitions: 6,
+    topicReplicationFactor: undefined,
   });
   expect(c.relay).toMatchObject({ batchSize: 500, retentionSeconds: 86_400 });
   expect(c.notifier).toMatchObject({ transport: 'log', maxAttempts: 6 });
@@ -32,6 +35,23 @@ test.each([
   ['RELAY_BATCH_SIZE', '0'],
   ['NOTIFIER_MAX_ATTEMPTS', 'many'],
   ['OUTBOX_RETENTION_SECONDS', '-1'],
+  ['KAFKA_CREATE_TOPICS', 'yes'],
+  ['KAFKA_TOPIC_PARTITIONS', '0'],
+  ['KAFKA_TOPIC_REPLICATION_FACTOR', '0'],
 ])('%s=%s is refused', (name, value) => {
   expect(() => loadConfig({ ...base, [name]: value })).toThrow(ConfigError);
+});
+
+test('topics are only checked when something else manages them', () => {
+  const c = loadConfig({
+    ...base,
+    KAFKA_CREATE_TOPICS: 'false',
+    KAFKA_TOPIC_PARTITIONS: '12',
+    KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+  });
+  expect(c.kafka).toMatchObject({
+    createTopics: false,
+    topicPartitions: 12,
+    topicReplicationFactor: 3,
+  });
 });
