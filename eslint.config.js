@@ -35,6 +35,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // k6 scripts run in k6's JavaScript runtime, not Node: k6's globals, and none of Node's.
+    files: ['loadtest/k6/**/*.js'],
+    languageOptions: { globals: { __ENV: 'readonly', __VU: 'readonly', __ITER: 'readonly' } },
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'require', 'Buffer', '__dirname', 'global'].map((name) => ({
+          name,
+          message: 'k6 scripts run in k6, not Node',
+        })),
+      ],
+    },
+  },
+  {
     files: ['web/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
