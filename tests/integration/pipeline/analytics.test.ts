@@ -1,6 +1,7 @@
 // Analytics: exact counts across a SIGKILL of the consumer (Kafka), and the REST API with its
 // access rules (embedded mode: in-process bus, one process).
 import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import knexFactory, { type Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { createAnalyticsMetrics } from '../../../services/analytics/metrics.js';
@@ -55,6 +56,29 @@ async function send(
   return res.body as { seq: number };
 }
 
+/** The end (high watermark) of every partition of the given topics, under the test's prefix. */
+async function endOffsets(
+  prefix: string,
+  topics: string[],
+): Promise<{ topic: string; partition: number; offset: number }[]> {
+  const kafka = new kafkajs.Kafka({
+    clientId: 'test-offsets',
+    brokers: requiredEnv('KAFKA_BROKERS').split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = [];
+    for (const topic of topics)
+      for (const p of await admin.fetchTopicOffsets(`${prefix}${topic}`))
+        ends.push({ topic, partition: p.partition, offset: Number(p.high) });
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function withDb<T>(url: string, fn: (db: Knex) => Promise<T>): Promise<T> {
   const db = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   return fn(db).finally(() => db.destroy());
@@ -100,8 +124,13 @@ describe('analytics over Kafka', () => {
 
       const TOTAL = 240;
       let sent = 0;
+      // The writer holds at half way until the consumer has been killed, so the kill always
+      // lands mid-stream, however fast either side runs.
+      let killed!: () => void;
+      const afterKill = new Promise<void>((r) => (killed = r));
       const writer = (async () => {
         for (let i = 0; i < TOTAL; i++) {
+          if (i === TOTAL / 2) await afterKill;
           const room = rooms[i % rooms.length]!;
           const turn = Math.floor(i / rooms.length);
           const { seq } = await send(
@@ -130,6 +159,7 @@ describe('analytics over Kafka', () => {
       await children[0]!.kill('SIGKILL');
       const countedAtKill = await counted();
       expect(countedAtKill).toBeLessThan(TOTAL);
+      killed();
 
       // Redeliveries on top of the crash: the group's Kafka offsets go back to the start, and
       // some events arrive a second time under new offsets (as after a relay crash).
@@ -173,8 +203,30 @@ describe('analytics over Kafka', () => {
         60_000,
         'analytics to catch up',
       );
-      // Let any redelivered batch land before comparing, so a double count would show.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Redelivered batches may still be on their way: compare only once the consumer's
+      // stored positions have reached the end of both topics, so a double count would show.
+      const ends = await endOffsets(prefix, ['signalink.messages', 'signalink.receipts']);
+      await waitUntil(
+        async () => {
+          const stored = await withDb(t.databaseUrl, (db) =>
+            db('analytics_offsets')
+              .where({ consumer_group: 'signalink-analytics' })
+              .select('topic', 'partition', 'next_offset'),
+          );
+          return ends.every(
+            (end) =>
+              end.offset === 0 ||
+              stored.some(
+                (p: { topic: string; partition: number; next_offset: string | number }) =>
+                  p.topic === end.topic &&
+                  p.partition === end.partition &&
+                  Number(p.next_offset) >= end.offset,
+              ),
+          );
+        },
+        60_000,
+        'analytics to read both topics to their end',
+      );
 
       const overview = await api.get('/analytics/overview');
       expect(overview.status).toBe(200);
@@ -213,7 +265,7 @@ describe('analytics over Kafka', () => {
       for (const c of children) await c.kill('SIGKILL');
       await t.stop();
     }
-  });
+  }, 180_000); // two consumer processes and 240 paced sends: 45 s on an idle machine
 });
 
 describe('analytics store', () => {
