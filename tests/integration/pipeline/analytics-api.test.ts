@@ -1,6 +1,7 @@
 // The analytics REST API and its access rules, in embedded mode (in-process event bus).
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { CONDITION_TIMEOUT_MS } from '../../support/deadlines.js';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
 import { waitUntil } from './kafka-support.js';
 
@@ -125,13 +126,13 @@ test('presence events published by a role show up as connections for admins', as
   t.app.ctx.events.presenceChanged({ userId: eve.id, status: 'online' });
   await waitUntil(
     async () => (await admin.get('/analytics/overview')).body.connections.current === before + 1,
-    10_000,
+    CONDITION_TIMEOUT_MS,
     'eve online',
   );
   t.app.ctx.events.presenceChanged({ userId: eve.id, status: 'offline' });
   await waitUntil(
     async () => (await admin.get('/analytics/overview')).body.connections.current === before,
-    10_000,
+    CONDITION_TIMEOUT_MS,
     'eve offline',
   );
   expect(

@@ -4,6 +4,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { CONDITION_TIMEOUT_MS } from '../../support/deadlines.js';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
 import { kafkaEnv, produceRaw, tailTopic, uniquePrefix, waitUntil } from './kafka-support.js';
 
@@ -98,6 +99,9 @@ describe('notifier over Kafka with the webhook transport', () => {
         NOTIFIER_RETRY_BASE_MS: '100',
         NOTIFIER_RETRY_MAX_MS: '300',
         NOTIFIER_POLL_INTERVAL_MS: '50',
+        // carl's connection below is registered once and never refreshed (no gateway runs
+        // here): it must outlive the whole file, however slowly a loaded machine gets there.
+        GATEWAY_PRESENCE_TTL_MS: String(60 * 60_000),
       },
       'notifier',
     );
@@ -228,7 +232,7 @@ describe('notifier over Kafka with the webhook transport', () => {
 
       await waitUntil(
         () => recipientsOf(msg.id).includes(users.hal.id),
-        10_000,
+        CONDITION_TIMEOUT_MS,
         'hal after retries',
       );
       const toHal = hook.deliveries.filter(
