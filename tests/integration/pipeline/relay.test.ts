@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
+import { CONDITION_TIMEOUT_MS } from '../../support/deadlines.js';
 import { requiredEnv } from '../../support/env.js';
 import { kafkaEnv, tailTopic, uniquePrefix, waitUntil, type TopicRecord } from './kafka-support.js';
 import { spawnSignalink, type ChildSignalink } from './processes.js';
@@ -192,12 +193,17 @@ describe('relay', () => {
       const anon = new ApiClient(t.baseUrl);
       const [alice, bob] = [await registerUser(anon, 'alice'), await registerUser(anon, 'bob')];
       const channels = await createChannels(alice, [bob], 2);
-      // A bounded, paced stream of sends that keeps going while the active relay is killed.
+      // A bounded, paced stream of sends that keeps going while the active relay is killed:
+      // each channel's writer holds at half way until the kill, so the kill always lands
+      // mid-stream, however far behind the relay (or ahead the writer) a machine runs.
       const PER_CHANNEL = 120;
       let sent = 0;
+      let killed!: () => void;
+      const afterKill = new Promise<void>((r) => (killed = r));
       const writer = Promise.all(
         channels.map(async (c) => {
           for (let i = 0; i < PER_CHANNEL; i++) {
+            if (i === PER_CHANNEL / 2) await afterKill;
             await send(alice, c, `message ${i}`);
             sent += 1;
             await new Promise((r) => setTimeout(r, 15));
@@ -207,7 +213,8 @@ describe('relay', () => {
       await tail.waitFor((r) => countCreated(r) >= 40);
       await relays[0]!.kill('SIGKILL');
       const sentAtKill = sent;
-      await relays[1]!.waitForLog('relay is now active', 20_000);
+      killed();
+      await relays[1]!.waitForLog('relay is now active', CONDITION_TIMEOUT_MS);
       await writer;
       expect(sentAtKill).toBeLessThan(sent);
 
