@@ -1,4 +1,4 @@
-.PHONY: install build start test test-unit lint format migrate loadtest
+.PHONY: install build start test test-unit lint format migrate loadtest load
 
 install:
 	npm ci
@@ -24,3 +24,13 @@ format:
 
 migrate:
 	npm run migrate
+
+# k6 chat load (loadtest/k6/chat-load.js, see loadtest/k6/README.md) against BASE_URL, by
+# default the kind platform's gateway as forwarded to this machine. Needs k6 v1.6 or later;
+# K6_ARGS adds options or parameters (K6_ARGS="-e RATE=200 -e DURATION=5m"). Exits non-zero
+# when a threshold is crossed; the JSON summary goes to .cache/k6/.
+BASE_URL ?= http://127.0.0.1:8080
+K6 ?= k6
+load:
+	@mkdir -p .cache/k6
+	$(K6) run -e BASE_URL=$(BASE_URL) -e SUMMARY_JSON=.cache/k6/chat-load-summary.json $(K6_ARGS) loadtest/k6/chat-load.js

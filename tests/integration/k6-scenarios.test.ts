@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabase } from '../support/database.js';
+import { requiredEnv } from '../support/env.js';
+import { startNode, type NodeProcess } from '../support/node-process.js';
 import {
   compileK6Double,
   metricValue,
@@ -24,11 +28,15 @@ const SCENARIO_TIMEOUT_MS = 240_000;
 // this machine is. Users set real targets by env.
 const SLOW = '60000';
 
+// Each run's summary JSON and text output stay in test-artifacts/k6/ for a look afterwards.
+const ARTIFACTS = resolve(ROOT, 'test-artifacts/k6');
+
 let app: TestApp;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'k6-scenarios-'));
+  await mkdir(ARTIFACTS, { recursive: true });
   await compileK6Double();
   app = await startTestApp({ ROLES: 'api,gateway', REGISTRATIONS_PER_HOUR_PER_IP: '10000' }, 'k6');
 }, 120_000);
@@ -37,13 +45,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(script: string, env: Record<string, string>, consoleOutput?: string) {
-  const summaryFile = join(dir, `${script}-${Date.now()}.json`);
+async function run(
+  script: string,
+  env: Record<string, string>,
+  consoleOutput?: string,
+  label = script,
+) {
+  const summaryFile = join(ARTIFACTS, `${label.replace(/\.js$/, '')}-summary.json`);
+  await rm(summaryFile, { force: true });
   const result = await runK6(script, {
     env: { BASE_URL: app.baseUrl, SUMMARY_JSON: summaryFile, ...env },
     timeoutMs: 200_000,
     ...(consoleOutput ? { consoleOutput, logFormat: 'raw' as const } : {}),
   });
+  await writeFile(join(ARTIFACTS, `${label.replace(/\.js$/, '')}.txt`), `${explain(result)}\n`);
   return { result, summaryFile };
 }
 
@@ -71,6 +86,32 @@ async function passedSummary(
 }
 
 const count = (s: Summary, metric: string) => metricValue(s, metric, 'count');
+
+/** `node dist/main.js verify` on a ledger, logging in as the run's owner. */
+function verifyLedger(ledger: string, baseUrl: string, extra: string[] = []) {
+  return promisify(execFile)(
+    process.execPath,
+    [
+      resolve(ROOT, 'dist/main.js'),
+      'verify',
+      '--ledger',
+      ledger,
+      '--base-url',
+      baseUrl,
+      '--password',
+      'signalink-load-test',
+      ...extra,
+    ],
+    { cwd: dir },
+  ).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+}
 
 describe('k6 scenarios against the real gateway', () => {
   it(
@@ -325,18 +366,119 @@ describe('k6 scenarios against the real gateway', () => {
   );
 
   it(
+    'chaos companion under a real fault: the gateway is SIGKILLed mid-run and restarted, the load goes on, the ledger verifies clean',
+    async () => {
+      const db = await createTestDatabase('k6chaos');
+      const env = {
+        DATABASE_URL: db.url,
+        REDIS_URL: requiredEnv('REDIS_URL'),
+        REDIS_KEY_PREFIX: `kc${randomBytes(3).toString('hex')}:`,
+        JWT_SECRET: 'k6-chaos-secret-k6-chaos-secret-k6-chaos',
+        ROLES: 'api,gateway',
+        REGISTRATIONS_PER_HOUR_PER_IP: '10000',
+      };
+      const nodes: NodeProcess[] = [];
+      try {
+        const first = await startNode(env);
+        nodes.push(first);
+        const ledger = join(dir, 'chaos-ledger.log');
+        const summaryFile = join(ARTIFACTS, 'chaos-companion-sigkill-summary.json');
+        const running = runK6('chaos-companion.js', {
+          env: {
+            BASE_URL: first.url,
+            SUMMARY_JSON: summaryFile,
+            CHANNELS: '3',
+            MEMBERS: '3',
+            USERS: '6',
+            VUS: '2',
+            RATE: '10',
+            DURATION: '10s',
+            CONNECT_WINDOW: '3s',
+            QUIET: '1s',
+          },
+          consoleOutput: ledger,
+          logFormat: 'raw',
+          timeoutMs: 200_000,
+        });
+        // Kill the only gateway once sends are being acked, then start it again on its port.
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const text = await readFile(ledger, 'utf8').catch(() => '');
+          if ((text.match(/"kind":"ack"/g) ?? []).length >= 15) break;
+          if (Date.now() > deadline)
+            throw new Error(
+              `the companion acked fewer than 15 sends in 120 s:\n${text.slice(-2000)}`,
+            );
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await first.kill('SIGKILL');
+        const second = await startNode({ ...env, PORT: String(first.port) });
+        nodes.push(second);
+        const result = await running;
+        await writeFile(join(ARTIFACTS, 'chaos-companion-sigkill.txt'), `${explain(result)}\n`);
+        const s = await passedSummary(result, summaryFile, [
+          'signalink_messages_acked count>0',
+          'signalink_send_failed rate<=0.01',
+          'signalink_reconnect_gave_up count==0',
+          'signalink_messages_lost count==0',
+          'signalink_seq_gaps count==0',
+          'signalink_clients_behind count==0',
+          'signalink_order_violations count==0',
+        ]);
+        // Every client lost its connection and came back.
+        expect(count(s, 'signalink_socket_drops')).toBe(6);
+        expect(count(s, 'signalink_reconnects')).toBe(6);
+        expect(count(s, 'signalink_messages_acked')).toBe(100);
+
+        const verdict = await verifyLedger(ledger, second.url, [
+          '--name',
+          'gateway-sigkill',
+          '--recovered-in-ms',
+          '0',
+          '--report',
+          join(dir, 'chaos-report.json'),
+        ]);
+        if (verdict.code !== 0)
+          throw new Error(`verify failed: ${verdict.stdout}\n${verdict.stderr}`);
+        expect(verdict.stdout.trim().split('\n').at(-1)).toBe(
+          'chaos gateway-sigkill: acked=100 lost=0 duplicated=0 gaps=0 recovered_in_ms=0',
+        );
+        const report = JSON.parse(await readFile(join(dir, 'chaos-report.json'), 'utf8'));
+        expect(report.totals).toMatchObject({
+          acked: 100,
+          unexpected: 0,
+          mismatched: 0,
+          receiversBehind: 0,
+          receivers: 9,
+        });
+        // Sends cut off by the kill were retried with the same clientMsgId: stored once each.
+        expect(report.totals.stored).toBe(100);
+      } finally {
+        await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
+        await db.drop();
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
     'a threshold the system cannot meet fails the run with k6’s exit code, and the summary says which',
     async () => {
-      const { result, summaryFile } = await run('chat-load.js', {
-        CHANNELS: '2',
-        MEMBERS: '2',
-        USERS: '2',
-        VUS: '1',
-        RATE: '5',
-        DURATION: '2s',
-        CONNECT_WINDOW: '2s',
-        ACK_P99_MS: '0.001',
-      });
+      const { result, summaryFile } = await run(
+        'chat-load.js',
+        {
+          CHANNELS: '2',
+          MEMBERS: '2',
+          USERS: '2',
+          VUS: '1',
+          RATE: '5',
+          DURATION: '2s',
+          CONNECT_WINDOW: '2s',
+          ACK_P99_MS: '0.001',
+        },
+        undefined,
+        'chat-load-impossible-threshold',
+      );
       expect(result.code).toBe(99);
       const summary = await readSummary(summaryFile);
       expect(summary.ok).toBe(false);
