@@ -1,5 +1,7 @@
 // Entry point: `node dist/main.js` starts the roles in ROLES; `node dist/main.js migrate` only
-// applies database migrations; `node dist/main.js verify` runs the loss verifier.
+// applies database migrations; `node dist/main.js verify` runs the loss verifier;
+// `node dist/main.js render -f FILE` prints what the operator would apply for a Signalink;
+// `node dist/main.js smoke --url URL` makes one message round trip through a deployment.
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { startTracing } from './core/tracing.js';
@@ -8,6 +10,18 @@ import { startTracing } from './core/tracing.js';
 if (process.argv[2] === 'verify') {
   const { runVerifyCommand } = await import('./verify/cli.js');
   process.exit(await runVerifyCommand(process.argv.slice(3)));
+}
+
+// The smoke check is a client as well.
+if (process.argv[2] === 'smoke') {
+  const { runSmokeCommand } = await import('./smoke/cli.js');
+  process.exit(await runSmokeCommand(process.argv.slice(3)));
+}
+
+// Rendering needs no cluster and none of the server's configuration either.
+if (process.argv[2] === 'render') {
+  const { runRender } = await import('./operator/render.js');
+  process.exit(await runRender(process.argv.slice(3)));
 }
 
 function readConfig(): Config {
@@ -27,7 +41,7 @@ const log = createLogger(config.logLevel);
 const stopTracing = await startTracing(config);
 
 // Imported after tracing starts so the instrumented libraries are patched.
-const { startSignalink } = await import('./runtime.js');
+const { startProcess } = await import('./runtime.js');
 const { createDatabase, migrate } = await import('./core/database.js');
 
 const command = process.argv[2] ?? 'start';
@@ -50,7 +64,7 @@ if (command === 'migrate') {
 } else if (command === 'start') {
   let app;
   try {
-    app = await startSignalink(config, log);
+    app = await startProcess(config, log);
   } catch (err) {
     log.fatal({ err }, 'failed to start');
     await stopTracing?.();
@@ -76,7 +90,7 @@ if (command === 'migrate') {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 } else {
   process.stderr.write(
-    `signalink: unknown command "${command}" (use "start", "migrate" or "verify")\n`,
+    `signalink: unknown command "${command}" (use "start", "migrate", "verify" or "render")\n`,
   );
   process.exit(2);
 }

@@ -31,6 +31,8 @@ import { createEventBus } from './events/select-engine.js';
 import { startRelay } from './relay/role.js';
 import { startAnalytics } from './analytics/role.js';
 import { startNotifier } from './notifier/role.js';
+import { startOperator } from './operator/role.js';
+import type { HttpHost } from './core/http-server.js';
 import type { RoleContext, RoleHandle, RoleStarter } from './role.js';
 
 export interface Signalink {
@@ -41,12 +43,12 @@ export interface Signalink {
   stop(): Promise<void>;
 }
 
-const notYetAvailable =
-  (role: RoleName): RoleStarter =>
-  async (ctx) => {
-    ctx.log.warn({ role }, 'role is not available in this build yet; skipped');
-    return { stop: async () => {} };
-  };
+/** A running process: its HTTP server and how to stop it. */
+export interface SignalinkProcess {
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
 
 /** Roles in start order; the api role goes first so others can rely on its services. */
 const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
@@ -60,8 +62,72 @@ const ROLE_STARTERS: Record<RoleName, RoleStarter> = {
   relay: startRelay,
   analytics: startAnalytics,
   notifier: startNotifier,
-  operator: notYetAvailable('operator'),
+  operator: startOperator,
 };
+
+/** The operator alone talks only to the Kubernetes API: no database, Redis or event bus. */
+export function onlyOperator(config: Config): boolean {
+  return [...config.roles].every((r) => r === 'operator');
+}
+
+/** Starts what config.roles asks for: the full runtime, or the lean operator-only process. */
+export async function startProcess(config: Config, log: Logger): Promise<SignalinkProcess> {
+  return onlyOperator(config) ? startOperatorProcess(config, log) : startSignalink(config, log);
+}
+
+async function startOperatorProcess(config: Config, log: Logger): Promise<SignalinkProcess> {
+  const metrics = createMetricsRegistry();
+  const readiness = new Readiness();
+  const http = createHttpHost(metrics, readiness, log);
+  const handles = [
+    await startOperator({ config, log: log.child({ role: 'operator' }), metrics, readiness }),
+  ];
+  try {
+    return await serve(config, log, http, readiness, handles, async () => {});
+  } catch (err) {
+    for (const h of handles) await h.stop().catch(() => {});
+    throw err;
+  }
+}
+
+/** Listens on PORT, and returns the two-phase stop (drain every role, then stop and release). */
+async function serve(
+  config: Config,
+  log: Logger,
+  http: HttpHost,
+  readiness: Readiness,
+  handles: RoleHandle[],
+  release: () => Promise<void>,
+): Promise<SignalinkProcess> {
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.server.address() as AddressInfo).port;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      readiness.startDraining();
+      const deadline = Date.now() + config.drainTimeoutMs;
+      await Promise.allSettled(handles.map((h) => h.drain?.(deadline)));
+      for (const h of [...handles].reverse()) {
+        try {
+          await h.stop();
+        } catch (err) {
+          log.warn({ err }, 'error while stopping a role');
+        }
+      }
+      await new Promise<void>((resolve) => {
+        http.server.close(() => resolve());
+        http.server.closeAllConnections();
+      });
+      await release();
+    })();
+    return stopping;
+  };
+  log.info({ port, roles: [...config.roles] }, 'signalink listening');
+  return { server: http.server, port, stop };
+}
 
 /** Composition root: builds the shared resources once and starts the configured roles. */
 export async function startSignalink(config: Config, log: Logger): Promise<Signalink> {
@@ -146,42 +212,9 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
     }
     rest.mountOn(http.app);
 
-    await new Promise<void>((resolve, reject) => {
-      http.server.once('error', reject);
-      http.server.listen(config.port, config.host, () => resolve());
-    });
-    releases.push(
-      () =>
-        new Promise<void>((resolve) => {
-          http.server.close(() => resolve());
-          http.server.closeAllConnections();
-        }),
-    );
-    const port = (http.server.address() as AddressInfo).port;
-    log.info(
-      { port, roles: [...config.roles], engine: redis ? 'redis' : 'memory' },
-      'signalink listening',
-    );
-    log.info(describeEngines(config), 'engines in use');
-
-    let stopping: Promise<void> | undefined;
-    const stop = () => {
-      stopping ??= (async () => {
-        readiness.startDraining();
-        const deadline = Date.now() + config.drainTimeoutMs;
-        await Promise.allSettled(handles.map((h) => h.drain?.(deadline)));
-        for (const h of [...handles].reverse()) {
-          try {
-            await h.stop();
-          } catch (err) {
-            log.warn({ err }, 'error while stopping a role');
-          }
-        }
-        await release();
-      })();
-      return stopping;
-    };
-    return { server: http.server, port, ctx, stop };
+    const serving = await serve(config, log, http, readiness, handles, release);
+    log.info({ engine: redis ? 'redis' : 'memory', ...describeEngines(config) }, 'engines in use');
+    return { ...serving, ctx };
   } catch (err) {
     for (const h of handles.reverse()) await h.stop().catch(() => {});
     await release();

@@ -127,9 +127,39 @@ const envSchema = z
     FCM_SERVICE_ACCOUNT_JSON: optionalString,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
     OTEL_SERVICE_NAME: z.string().default('signalink'),
+    // The operator role (docs/operator.md).
+    WATCH_NAMESPACE: commaList.pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))),
+    POD_NAME: optionalString,
+    POD_NAMESPACE: optionalString,
+    OPERATOR_LEASE_NAME: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+      .default('signalink-operator'),
+    OPERATOR_LEASE_NAMESPACE: optionalString,
+    OPERATOR_LEASE_DURATION_SECONDS: z.coerce.number().int().min(2).max(600).default(15),
+    OPERATOR_RENEW_DEADLINE_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+    OPERATOR_RETRY_PERIOD_SECONDS: z.coerce.number().int().min(1).max(60).default(2),
+    OPERATOR_RESYNC_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+    OPERATOR_WORKERS: z.coerce.number().int().min(1).max(32).default(2),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    if (env.OPERATOR_RENEW_DEADLINE_SECONDS >= env.OPERATOR_LEASE_DURATION_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPERATOR_RENEW_DEADLINE_SECONDS'],
+        message: 'must be shorter than OPERATOR_LEASE_DURATION_SECONDS',
+      });
+    }
+    if (env.OPERATOR_RETRY_PERIOD_SECONDS >= env.OPERATOR_RENEW_DEADLINE_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPERATOR_RETRY_PERIOD_SECONDS'],
+        message: 'must be shorter than OPERATOR_RENEW_DEADLINE_SECONDS',
+      });
+    }
+    // The operator alone never issues or checks tokens.
+    const onlyOperator = env.ROLES.length > 0 && env.ROLES.every((r) => r === 'operator');
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !onlyOperator) {
       ctx.addIssue({
         code: 'custom',
         path: ['JWT_SECRET'],
@@ -253,6 +283,21 @@ export interface Config {
     pollIntervalMs: number;
   };
   otel: { endpoint: string | undefined; serviceName: string };
+  /** The operator role: what it watches and how replicas elect a leader (docs/operator.md). */
+  operator: {
+    /** Empty: every namespace. */
+    watchNamespaces: string[];
+    /** This replica's identity in the Lease (POD_NAME, else the host name). */
+    podName: string | undefined;
+    /** Where the Lease lives: OPERATOR_LEASE_NAMESPACE, POD_NAMESPACE, else the kubeconfig's. */
+    leaseNamespace: string | undefined;
+    leaseName: string;
+    leaseDurationSeconds: number;
+    renewDeadlineSeconds: number;
+    retryPeriodSeconds: number;
+    resyncSeconds: number;
+    workers: number;
+  };
   /**
    * Where users reach this installation; links in emails start with it. Unset: the notifier
    * uses http://localhost and the port the server listens on.
@@ -356,6 +401,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: env.NOTIFIER_POLL_INTERVAL_MS,
     },
     otel: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
+    operator: {
+      watchNamespaces: env.WATCH_NAMESPACE,
+      podName: env.POD_NAME,
+      leaseNamespace: env.OPERATOR_LEASE_NAMESPACE ?? env.POD_NAMESPACE,
+      leaseName: env.OPERATOR_LEASE_NAME,
+      leaseDurationSeconds: env.OPERATOR_LEASE_DURATION_SECONDS,
+      renewDeadlineSeconds: env.OPERATOR_RENEW_DEADLINE_SECONDS,
+      retryPeriodSeconds: env.OPERATOR_RETRY_PERIOD_SECONDS,
+      resyncSeconds: env.OPERATOR_RESYNC_SECONDS,
+      workers: env.OPERATOR_WORKERS,
+    },
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
     emailUnsubscribeSecret: env.EMAIL_UNSUBSCRIBE_SECRET,
   };

@@ -574,3 +574,35 @@ export function reconcile(
     ...(requeues.length ? { requeueAfterMs: Math.min(...requeues) } : {}),
   };
 }
+
+/**
+ * The status after the loop itself hit a problem reconcile could not foresee (an apply the API
+ * server refused, an object of the same name owned by someone else): Degraded says so.
+ */
+export function withLoopProblem(
+  status: SignalinkStatus,
+  previous: unknown,
+  reason: string,
+  message: string,
+  now: Date,
+): SignalinkStatus {
+  const before = signalinkStatusSchema.safeParse(previous ?? {});
+  const prior = before.success ? findCondition(before.data.conditions, 'Degraded') : undefined;
+  const conditions = (status.conditions ?? []).map((c) => {
+    if (c.type !== 'Degraded') return c;
+    const own = c.status === 'True';
+    return {
+      ...c,
+      status: 'True' as const,
+      reason: own ? c.reason : reason,
+      message: own ? `${c.message}; ${message}` : message,
+      // Unchanged while it stays degraded, so a retry that fails the same way writes nothing.
+      lastTransitionTime: own
+        ? c.lastTransitionTime
+        : prior?.status === 'True'
+          ? prior.lastTransitionTime
+          : now.toISOString(),
+    };
+  });
+  return { ...status, conditions };
+}

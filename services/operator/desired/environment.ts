@@ -24,6 +24,8 @@ export function sharedEnvironment(spec: SignalinkSpec): Record<string, string> {
     REDIS_KEY_PREFIX: spec.redis.keyPrefix,
     KAFKA_BROKERS: spec.kafka.bootstrapServers,
     KAFKA_TOPIC_PREFIX: spec.kafka.topicPrefix,
+    // With Strimzi the topics are KafkaTopics; processes only check that they exist.
+    KAFKA_CREATE_TOPICS: spec.kafka.strimzi ? 'false' : 'true',
     DRAIN_TIMEOUT_MS: String(spec.drain.timeoutMs),
   };
   if (spec.redis.url) env.REDIS_URL = spec.redis.url;
