@@ -90,7 +90,7 @@ if (command === 'migrate') {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 } else {
   process.stderr.write(
-    `signalink: unknown command "${command}" (use "start", "migrate", "verify" or "render")\n`,
+    `signalink: unknown command "${command}" (use "start", "migrate", "verify", "render" or "smoke")\n`,
   );
   process.exit(2);
 }
