@@ -7,9 +7,27 @@ export const uuid = z.uuid();
 const isoTime = z.iso.datetime();
 const nullableString = z.string().nullable();
 
+/**
+ * Matches a string with something String.prototype.trim keeps: the explicit class (rather
+ * than \S) means the same characters to every JSON Schema validator as to JavaScript.
+ */
+export const NOT_BLANK =
+  /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/** Up to `max` characters as sent (so the document's maxLength holds), not blank, stored trimmed. */
+const trimmedText = (max: number) =>
+  z.string().min(1).max(max).regex(NOT_BLANK, 'must not be blank').trim();
+
 export const idParams = z.strictObject({ id: uuid });
 export const memberParams = z.strictObject({ id: uuid, userId: uuid });
-export const deviceParams = z.strictObject({ token: z.string().min(1).max(4096) });
+// Push tokens (FCM, APNs, a serialised web push subscription) are visible ASCII. Keeping them so
+// also keeps the longest one inside Node's request-line limit when percent-encoded in a path.
+const pushToken = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x21-\x7e]+$/, 'visible ASCII characters only');
+export const deviceParams = z.strictObject({ token: pushToken });
 
 export const username = z
   .string()
@@ -17,11 +35,25 @@ export const username = z
   .max(32)
   .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
 const password = z.string().min(8).max(256);
-const displayName = z.string().trim().min(1).max(64);
+
+/**
+ * zod's email pattern bounds neither part, but no mail server takes more than 64 characters
+ * before the @ (RFC 5321) or a domain label over 63 characters or ending in a hyphen (RFC 1035).
+ */
+function deliverable(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  const labels = address.slice(at + 1).split('.');
+  return at <= 64 && labels.every((label) => label.length <= 63 && !label.endsWith('-'));
+}
+const email = z
+  .email()
+  .max(254)
+  .refine(deliverable, 'at most 64 characters before the @, and 63 per domain label');
+const displayName = trimmedText(64);
 
 export const registerBody = z.strictObject({
   username,
-  email: z.email().max(254),
+  email,
   password,
   displayName: displayName.optional(),
 });
@@ -63,16 +95,25 @@ export const userSearchQuery = z.strictObject({
   limit: limitParam(100, 20),
 });
 
-const channelName = z.string().trim().min(1).max(80);
-export const createChannelBody = z.strictObject({
-  name: channelName.optional(),
-  type: z.enum(CHANNEL_TYPES),
-  description: z.string().max(1000).optional(),
-  memberIds: z.array(uuid).max(500).optional(),
-});
+const channelName = trimmedText(80);
+const channelDescription = z.string().max(1000);
+// A direct channel has exactly one other member and no name; the others need a name.
+export const createChannelBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('direct'),
+    description: channelDescription.optional(),
+    memberIds: z.array(uuid).length(1),
+  }),
+  z.strictObject({
+    type: z.enum(['public', 'private']),
+    name: channelName,
+    description: channelDescription.optional(),
+    memberIds: z.array(uuid).max(500).optional(),
+  }),
+]);
 export const patchChannelBody = z.strictObject({
   name: channelName.optional(),
-  description: z.string().max(1000).optional(),
+  description: channelDescription.optional(),
 });
 export const channelListQuery = z.strictObject({
   scope: z.enum(['member', 'public']).default('member'),
@@ -109,9 +150,9 @@ export const addMemberBody = z.strictObject({
 });
 
 export const clientMsgId = z.string().min(1).max(128);
-// Over-long content is answered with PAYLOAD_TOO_LARGE by the domain, so the schema only
-// bounds it loosely (the body size limit applies first anyway).
-export const messageContent = z.string();
+// Blank and over-long content are the domain's to refuse (VALIDATION, and PAYLOAD_TOO_LARGE over
+// 4,000 characters, for sockets and REST alike), so the schema only documents the first.
+export const messageContent = z.string().meta({ minLength: 1, pattern: NOT_BLANK.source });
 export const sendMessageBody = z.strictObject({
   clientMsgId,
   content: messageContent,
@@ -146,13 +187,13 @@ export const messagePageSchema = z.object({
 });
 
 export const searchQuery = z.strictObject({
-  q: z.string().trim().min(1).max(200),
+  q: trimmedText(200),
   channelId: uuid.optional(),
   limit: limitParam(100, 20),
 });
 
 export const deviceBody = z.strictObject({
-  token: z.string().min(1).max(4096),
+  token: pushToken,
   platform: z.enum(['android', 'ios', 'web']),
 });
 export const deviceSchema = z.object({

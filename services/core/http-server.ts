@@ -1,6 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, maxHeaderSize, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
+import { AppError, errorBody } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHttpMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -55,5 +57,37 @@ export function createHttpHost(registry: Registry, readiness: Readiness, log: Lo
   // Keep-alive longer than typical load balancer idle timeouts, so they close first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.on('clientError', answerUnparsableRequest);
   return { app, server };
+}
+
+/**
+ * Requests Node cannot parse never reach express; Node's own answer would be a bare 431 or 400.
+ * They get the contract's error body instead, so even a request line over the header limit
+ * (a long path parameter) is a VALIDATION error a client can read.
+ */
+export function answerUnparsableRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const problem = tooLarge
+    ? `the request line and headers exceed ${maxHeaderSize} bytes`
+    : 'not a well-formed HTTP/1.1 request';
+  const body = JSON.stringify(
+    errorBody(
+      new AppError('VALIDATION', tooLarge ? 'request too large' : 'malformed request', {
+        fields: [{ path: 'headers', message: problem }],
+      }),
+    ),
+  );
+  socket.end(
+    'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -75,7 +75,7 @@ describe('POST /channels', () => {
   test.each([
     ['no type', { name: 'x' }, 'body.type'],
     ['an unknown type', { name: 'x', type: 'secret' }, 'body.type'],
-    ['a public channel without a name', { type: 'public' }, 'name'],
+    ['a public channel without a name', { type: 'public' }, 'body.name'],
     ['a blank name', { name: '   ', type: 'public' }, 'body.name'],
     ['a name over 80 characters', { name: 'n'.repeat(81), type: 'public' }, 'body.name'],
     [
