@@ -6,8 +6,9 @@ import {
   API_VERSION,
   GROUP,
   KIND,
-  NAME_RULES,
+  MAX_NAME_LENGTH,
   PLURAL,
+  RESOURCE_NAME_PATTERN,
   VERSION,
   signalinkSpecSchema,
   signalinkStatusSchema,
@@ -58,9 +59,48 @@ export function toStructural(node: unknown): unknown {
   return out;
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Fills in the defaults of the fields a value leaves out, as the API server would. */
+function defaulted(schema: JsonSchema, value: unknown): unknown {
+  if (!isPlainObject(value) || !isPlainObject(schema.properties)) return value;
+  const out: Record<string, unknown> = { ...value };
+  for (const [key, prop] of Object.entries(schema.properties as Record<string, JsonSchema>)) {
+    if (out[key] === undefined && prop.default !== undefined) out[key] = prop.default;
+    if (out[key] !== undefined) out[key] = defaulted(prop, out[key]);
+  }
+  return out;
+}
+
+/**
+ * The API server checks each default against the schema's rules as written, without filling in
+ * the defaults of its fields; so a section defaulted to `{}` carries its fields' defaults itself
+ * (which is also what a user reading the CRD wants to see).
+ */
+export function completeDefaults(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(completeDefaults);
+  if (!isPlainObject(node)) return node;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'properties' && isPlainObject(value)) {
+      out.properties = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, completeDefaults(v)]),
+      );
+    } else if (key === 'items' || key === 'additionalProperties') {
+      out[key] = completeDefaults(value);
+    } else {
+      out[key] = value;
+    }
+  }
+  if (isPlainObject(out.default)) out.default = defaulted(out, out.default);
+  return out;
+}
+
 export function specOpenApiSchema(): JsonSchema {
-  return toStructural(
-    z.toJSONSchema(signalinkSpecSchema, { io: 'input', target: 'openapi-3.0' }),
+  return completeDefaults(
+    toStructural(z.toJSONSchema(signalinkSpecSchema, { io: 'input', target: 'openapi-3.0' })),
   ) as JsonSchema;
 }
 
@@ -80,11 +120,16 @@ export function resourceOpenApiSchema(): JsonSchema {
     properties: {
       apiVersion: { type: 'string' },
       kind: { type: 'string' },
-      metadata: { type: 'object' },
+      // The only metadata a CRD may constrain: owned object names append a role to this one.
+      metadata: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: MAX_NAME_LENGTH, pattern: RESOURCE_NAME_PATTERN },
+        },
+      },
       spec: specOpenApiSchema(),
       status: statusOpenApiSchema(),
     },
-    'x-kubernetes-validations': NAME_RULES,
   };
 }
 

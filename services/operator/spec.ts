@@ -726,19 +726,10 @@ export interface SignalinkObject {
   status?: unknown;
 }
 
-/** Validation applied to metadata.name both by the CRD (root CEL rules) and by the operator. */
-export const NAME_RULES: CelValidation[] = [
-  {
-    rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH}`,
-    message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters (owned objects append a role to it)`,
-    fieldPath: '.metadata.name',
-  },
-  {
-    rule: `self.metadata.name.matches('${RESOURCE_NAME_PATTERN}')`,
-    message: 'metadata.name must be a DNS-1035 label (lower case, starting with a letter)',
-    fieldPath: '.metadata.name',
-  },
-];
+const NAME_MESSAGES = {
+  length: `must be at most ${MAX_NAME_LENGTH} characters (owned objects append a role to it)`,
+  pattern: 'must be a DNS-1035 label (lower case letters, digits and -, starting with a letter)',
+};
 
 export interface SpecProblem {
   /** The field, as a user would write it: `spec.gateway.autoscaling.minReplicas`. */
@@ -762,9 +753,9 @@ export function parseSignalink(resource: SignalinkObject): ParsedResource {
   if (typeof name !== 'string' || name.length === 0) {
     problems.push({ field: 'metadata.name', message: 'is required' });
   } else if (name.length > MAX_NAME_LENGTH) {
-    problems.push({ field: 'metadata.name', message: NAME_RULES[0]!.message });
+    problems.push({ field: 'metadata.name', message: NAME_MESSAGES.length });
   } else if (!new RegExp(RESOURCE_NAME_PATTERN).test(name)) {
-    problems.push({ field: 'metadata.name', message: NAME_RULES[1]!.message });
+    problems.push({ field: 'metadata.name', message: NAME_MESSAGES.pattern });
   }
   if (resource.spec === undefined || resource.spec === null) {
     problems.push({ field: 'spec', message: 'is required' });

@@ -113,8 +113,10 @@ export function structuralErrors(schema: Schema, value: unknown, path: string): 
     if (schema.properties) {
       for (const [key, v] of Object.entries(obj)) {
         const prop = schema.properties[key];
-        if (!prop) err('unknown field', join(path, key));
-        else errors.push(...structuralErrors(prop, v, join(path, key)));
+        // metadata is the API server's; a CRD only constrains its name.
+        if (!prop) {
+          if (path !== 'metadata') err('unknown field', join(path, key));
+        } else errors.push(...structuralErrors(prop, v, join(path, key)));
       }
     } else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
       for (const [key, v] of Object.entries(obj)) {
