@@ -87,6 +87,12 @@ const envSchema = z
     GATEWAY_MAX_PAYLOAD_BYTES: positiveInt(64 * 1024),
     GATEWAY_STREAM_MAXLEN: positiveInt(50_000),
     GATEWAY_PRESENCE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
+    // Rebalancing after scale-out (services/gateway/rebalance.ts); 0 turns it off.
+    GATEWAY_REBALANCE_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+    GATEWAY_REBALANCE_TOLERANCE: z.coerce.number().min(1).max(10).default(1.2),
+    GATEWAY_REBALANCE_MIN_EXCESS: z.coerce.number().int().min(1).default(10),
+    GATEWAY_REBALANCE_FRACTION: z.coerce.number().gt(0).max(1).default(0.2),
+    GATEWAY_REBALANCE_MAX_PER_INTERVAL: z.coerce.number().int().min(1).default(100),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20000),
     // Unset: `log`, plus `email` when SMTP_URL is set.
     NOTIFIER_TRANSPORT: z
@@ -259,6 +265,14 @@ export interface Config {
     streamMaxLen: number;
     /** A socket whose node stops heartbeating counts as gone after this long. */
     presenceTtlMs: number;
+    /** Shedding connections above the fleet average (needs REDIS_URL; see the README). */
+    rebalance: {
+      intervalMs: number;
+      tolerance: number;
+      minExcess: number;
+      fraction: number;
+      maxPerInterval: number;
+    };
   };
   drainTimeoutMs: number;
   notifier: {
@@ -380,6 +394,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxPayloadBytes: env.GATEWAY_MAX_PAYLOAD_BYTES,
       streamMaxLen: env.GATEWAY_STREAM_MAXLEN,
       presenceTtlMs: env.GATEWAY_PRESENCE_TTL_MS,
+      rebalance: {
+        intervalMs: env.GATEWAY_REBALANCE_INTERVAL_MS,
+        tolerance: env.GATEWAY_REBALANCE_TOLERANCE,
+        minExcess: env.GATEWAY_REBALANCE_MIN_EXCESS,
+        fraction: env.GATEWAY_REBALANCE_FRACTION,
+        maxPerInterval: env.GATEWAY_REBALANCE_MAX_PER_INTERVAL,
+      },
     },
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
     notifier: {

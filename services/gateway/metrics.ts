@@ -63,6 +63,21 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'How far this node’s reading of the Redis stream is behind the newest entry',
       registers,
     }),
+    rebalanceShed: new Counter({
+      name: 'signalink_gateway_rebalance_shed_total',
+      help: 'Connections this node closed (server.draining, reason "rebalance") because it held more than the fleet average',
+      registers,
+    }),
+    fleetAverage: new Gauge({
+      name: 'signalink_gateway_fleet_connections_average',
+      help: 'Connections per gateway across the fleet, as this node last computed it for rebalancing',
+      registers,
+    }),
+    fleetNodes: new Gauge({
+      name: 'signalink_gateway_fleet_nodes',
+      help: 'Gateways whose connection counts this node last saw in Redis, itself included',
+      registers,
+    }),
     adapterOverruns: new Counter({
       name: 'signalink_gateway_adapter_overruns_total',
       help: 'Times the Redis stream was trimmed past entries this node had not read yet',

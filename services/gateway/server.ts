@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Server, type Socket } from 'socket.io';
 import {
   channelHeadsOf,
@@ -12,7 +13,9 @@ import { createStreamsAdapter } from './adapter.js';
 import { Broadcaster } from './broadcast.js';
 import type { PresenceChange } from './presence.js';
 import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.js';
+import { RedisFleetConnections } from './fleet.js';
 import { createGatewayMetrics } from './metrics.js';
+import { Rebalancer } from './rebalancer.js';
 import { channelRoom, userRoom } from './rooms.js';
 import {
   callSignalPayload,
@@ -243,6 +246,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
 
     socket.on('disconnect', (reason) => {
       metrics.connections.dec();
+      rebalancer?.forget(socket.id);
       log.debug({ socketId: socket.id, userId: data.userId, reason }, 'socket disconnected');
       background(
         'presence update',
@@ -314,6 +318,34 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     : undefined;
   lagMonitor?.start();
 
+  // With one node (the memory engine) there is no fleet to balance against.
+  const rebalancer =
+    cluster && config.gateway.rebalance.intervalMs > 0
+      ? new Rebalancer({
+          nodeId: randomUUID(),
+          fleet: new RedisFleetConnections(cluster.redis, config.redisKeyPrefix),
+          settings: config.gateway.rebalance,
+          log,
+          sockets: () =>
+            localSockets().map((s) => ({
+              id: s.id,
+              connectedAt: (s.data as SocketData).connectedAt,
+            })),
+          shed: (socketId, reconnectInMs) => {
+            const s = io.of('/').sockets.get(socketId);
+            if (!s || draining) return;
+            s.emit('server.draining', { reconnectInMs, reason: 'rebalance' });
+            setTimeout(() => s.disconnect(true), NOTICE_BEFORE_DISCONNECT_MS).unref();
+          },
+          onPlan: ({ average, nodes }) => {
+            metrics.fleetAverage.set(average);
+            metrics.fleetNodes.set(nodes);
+          },
+          onShed: (count) => metrics.rebalanceShed.inc(count),
+        })
+      : undefined;
+  rebalancer?.start();
+
   log.info(
     {
       engine: cluster ? 'redis-streams' : 'memory',
@@ -326,6 +358,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   return {
     drain: async (deadline) => {
       draining = true;
+      await rebalancer?.stop();
       const sockets = localSockets();
       const spreadMs = Math.min(2000, Math.max(0, (deadline - Date.now()) / 4));
       for (const s of sockets)
@@ -338,6 +371,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       io.local.disconnectSockets(true);
     },
     stop: async () => {
+      await rebalancer?.stop();
       for (const t of timers) clearInterval(t);
       for (const t of typingTimers.values()) clearTimeout(t);
       lagMonitor?.stop();

@@ -79,3 +79,31 @@ test('every problem of the values themselves is reported at once', () => {
     'PORT',
   ]);
 });
+
+test('gateway rebalancing: defaults, overrides, and values refused', () => {
+  expect(loadConfig({}).gateway.rebalance).toEqual({
+    intervalMs: 10_000,
+    tolerance: 1.2,
+    minExcess: 10,
+    fraction: 0.2,
+    maxPerInterval: 100,
+  });
+  expect(
+    loadConfig({
+      GATEWAY_REBALANCE_INTERVAL_MS: '0',
+      GATEWAY_REBALANCE_TOLERANCE: '1.5',
+      GATEWAY_REBALANCE_MIN_EXCESS: '2',
+      GATEWAY_REBALANCE_FRACTION: '1',
+      GATEWAY_REBALANCE_MAX_PER_INTERVAL: '7',
+    }).gateway.rebalance,
+  ).toEqual({ intervalMs: 0, tolerance: 1.5, minExcess: 2, fraction: 1, maxPerInterval: 7 });
+  for (const [variable, value] of [
+    ['GATEWAY_REBALANCE_INTERVAL_MS', '-1'],
+    ['GATEWAY_REBALANCE_TOLERANCE', '0.9'],
+    ['GATEWAY_REBALANCE_MIN_EXCESS', '0'],
+    ['GATEWAY_REBALANCE_FRACTION', '0'],
+    ['GATEWAY_REBALANCE_FRACTION', '1.5'],
+    ['GATEWAY_REBALANCE_MAX_PER_INTERVAL', 'lots'],
+  ] as const)
+    expect(problemsOf({ [variable]: value }).some((p) => p.startsWith(`${variable}:`))).toBe(true);
+});
