@@ -9,6 +9,7 @@ import { DeviceService } from './chat/devices.js';
 import { UnsubscribeTokens } from './chat/email-unsubscribe.js';
 import { FanoutSlot } from './chat/fanout.js';
 import { MessageService } from './chat/messages.js';
+import { sendBatchMetrics } from './chat/send-metrics.js';
 import { OutboxWakeup } from './chat/outbox.js';
 import { AccessTokens } from './core/auth/access-tokens.js';
 import { resolveJwtSecret } from './core/auth/jwt-secret.js';
@@ -171,6 +172,12 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       log.warn({ err }, 'could not wake the relay'),
     );
     releases.push(async () => outboxWakeup.stop());
+    const messages = new MessageService(db, fanout, limits, outboxWakeup, {
+      sendBatch: config.sendBatch,
+      sendBatchHooks: sendBatchMetrics(metrics),
+    });
+    // Released before the pool: sends already accepted are written, not dropped.
+    releases.push(() => messages.close());
     const jwtSecret = resolveJwtSecret(config, log);
     const accessTokens = new AccessTokens(jwtSecret, config.accessTokenTtlSeconds);
     const refreshTokens = new RefreshTokenStore(db, config.refreshTokenTtlSeconds);
@@ -198,7 +205,7 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       limits,
       accounts: new AccountService(db, accessTokens, refreshTokens, limits, config.adminUsernames),
       channels: new ChannelService(db, fanout),
-      messages: new MessageService(db, fanout, limits, outboxWakeup),
+      messages,
       devices: new DeviceService(db),
       unsubscribeTokens: UnsubscribeTokens.fromSecrets(config.emailUnsubscribeSecret, jwtSecret),
       fanout,

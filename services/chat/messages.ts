@@ -3,6 +3,13 @@ import { AppError } from '../core/errors.js';
 import type { RateLimits } from '../core/rate-limits.js';
 import { requireMember } from './access.js';
 import type { ChatFanout } from './fanout.js';
+import {
+  GroupCommit,
+  GroupCommitClosedError,
+  type GroupCommitHooks,
+  type GroupCommitLimits,
+  type Outcome,
+} from './group-commit.js';
 import { MAX_MESSAGE_LENGTH, toMessage, type Message, type MessageRow } from './model.js';
 import {
   receiptEvent,
@@ -12,6 +19,13 @@ import {
   type OutboxWakeup,
 } from './outbox.js';
 import { canDeleteMessage, canEditMessage, planPage, trimPage } from './rules.js';
+import {
+  SendWriter,
+  sendRequestBytes,
+  type SendRequest,
+  type SendRow,
+  type SendStatus,
+} from './send-writer.js';
 
 export interface SendInput {
   channelId: string;
@@ -47,16 +61,71 @@ export function checkContent(content: string): void {
   }
 }
 
-/** What signalink_send_message (migration 0003) reports besides the message row. */
-type SendStatus = 'created' | 'duplicate' | 'not_found' | 'forbidden' | 'bad_reply';
+export interface SendOptions {
+  /**
+   * The caller already knows the sender belongs to the channel (a socket in the channel's
+   * room), so the membership query before the rate limits is skipped. The write checks
+   * membership again in any case: a stale hint costs a rate-limit point, never access.
+   */
+  knownMember?: boolean;
+}
+
+/** Defaults of SEND_BATCH_* (README): small enough to stay within one round trip's work. */
+export const DEFAULT_SEND_BATCH: GroupCommitLimits = {
+  maxItems: 256,
+  maxBytes: 1024 * 1024,
+  maxWaitMs: 5,
+  maxInFlight: 4,
+};
+
+export interface MessageServiceOptions {
+  sendBatch?: GroupCommitLimits;
+  sendBatchHooks?: GroupCommitHooks;
+}
 
 export class MessageService {
+  /** Every send, REST or socket, goes through this one per-process group commit. */
+  private readonly sends: GroupCommit<SendRequest, SendRow>;
+
   constructor(
     private readonly db: Knex,
     private readonly fanout: ChatFanout,
     private readonly limits: RateLimits,
     private readonly outboxWakeup: OutboxWakeup,
-  ) {}
+    options: MessageServiceOptions = {},
+  ) {
+    const writer = new SendWriter(db);
+    this.sends = new GroupCommit(
+      options.sendBatch ?? DEFAULT_SEND_BATCH,
+      (requests) => this.writeSends(writer, requests),
+      sendRequestBytes,
+      options.sendBatchHooks,
+    );
+  }
+
+  /**
+   * One batch: written and committed, then the relay is woken once and the new messages are
+   * handed to the realtime layer in seq order; only then are the senders answered.
+   */
+  private async writeSends(
+    writer: SendWriter,
+    requests: SendRequest[],
+  ): Promise<Outcome<SendRow>[]> {
+    const outcomes = await writer.write(requests);
+    let created = false;
+    for (const o of outcomes) {
+      if (!o.ok || o.value.status !== 'created') continue;
+      if (!created) this.outboxWakeup.poke();
+      created = true;
+      this.fanout.messageCreated(toMessage(o.value));
+    }
+    return outcomes;
+  }
+
+  /** Writes the sends already accepted and refuses new ones (shutdown). */
+  close(): Promise<void> {
+    return this.sends.close();
+  }
 
   private messageQuery(db: Knex = this.db) {
     return db('messages as m')
@@ -91,15 +160,16 @@ export class MessageService {
 
   /**
    * The single path by which a message enters a channel, for REST and sockets alike. After the
-   * checks that need no lock, one call to signalink_send_message (migration 0003) takes the
-   * next seq from the channel row, inserts the message and its outbox event and commits: the
-   * row lock serialises senders of one channel only and is held for one round trip, seqs are
-   * gap-free, and a retried clientMsgId returns the original.
+   * checks that need no lock, the send joins this process's group commit: one call to
+   * signalink_send_messages (migration 0005) writes it with whatever else arrived meanwhile,
+   * taking the next seqs from the channel rows, inserting the messages, their outbox events and
+   * the senders' read pointers in one transaction. Seqs are gap-free, a retried clientMsgId
+   * returns the original, and the answer comes only after the commit.
    */
-  async send(senderId: string, input: SendInput): Promise<SendResult> {
+  async send(senderId: string, input: SendInput, options: SendOptions = {}): Promise<SendResult> {
     checkContent(input.content);
     // Membership first, so nobody outside a channel can spend its rate limit.
-    await requireMember(this.db, senderId, input.channelId);
+    if (!options.knownMember) await requireMember(this.db, senderId, input.channelId);
     try {
       await Promise.all([
         this.limits.consume('message', senderId),
@@ -111,34 +181,21 @@ export class MessageService {
       if (original) return { message: original, created: false };
       throw err;
     }
-    const {
-      rows: [row],
-    } = (await this.db.raw('select * from signalink_send_message(?, ?, ?, ?, ?)', [
-      input.channelId,
-      senderId,
-      input.clientMsgId,
-      input.content,
-      input.replyTo ?? null,
-    ])) as { rows: (MessageRow & { status: SendStatus })[] };
-    switch (row?.status) {
-      case 'created':
-      case 'duplicate': {
-        const message = toMessage(row);
-        if (row.status === 'created') {
-          this.outboxWakeup.poke();
-          this.fanout.messageCreated(message);
-        }
-        return { message, created: row.status === 'created' };
-      }
-      case 'forbidden':
-        throw new AppError('FORBIDDEN', 'join the channel first');
-      case 'bad_reply':
-        throw new AppError('VALIDATION', 'request failed validation', {
-          fields: [{ path: 'replyTo', message: 'no such message in this channel' }],
-        });
-      default:
-        throw new AppError('NOT_FOUND', 'channel not found');
+    let row: SendRow;
+    try {
+      row = await this.sends.submit({
+        senderId,
+        channelId: input.channelId,
+        clientMsgId: input.clientMsgId,
+        content: input.content,
+        replyTo: input.replyTo ?? null,
+      });
+    } catch (err) {
+      if (err instanceof GroupCommitClosedError)
+        throw new AppError('UNAVAILABLE', 'the server is shutting down; send again');
+      throw err;
     }
+    return answer(row.status, row);
   }
 
   async page(
@@ -325,5 +382,24 @@ export class MessageService {
       .limit(limit);
     if (channelId) q.where('m.channel_id', channelId);
     return ((await q) as MessageRow[]).map(toMessage);
+  }
+}
+
+/** A send's answer from its row's status: the message, or the error only this send gets. */
+function answer(status: SendStatus, row: SendRow): SendResult {
+  switch (status) {
+    case 'created':
+    case 'duplicate':
+      return { message: toMessage(row), created: status === 'created' };
+    case 'forbidden':
+      throw new AppError('FORBIDDEN', 'join the channel first');
+    case 'bad_reply':
+      throw new AppError('VALIDATION', 'request failed validation', {
+        fields: [{ path: 'replyTo', message: 'no such message in this channel' }],
+      });
+    case 'invalid':
+      throw new AppError('VALIDATION', 'request failed validation');
+    default:
+      throw new AppError('NOT_FOUND', 'channel not found');
   }
 }

@@ -94,6 +94,16 @@ const envSchema = z
     GATEWAY_REBALANCE_FRACTION: z.coerce.number().gt(0).max(1).default(0.2),
     GATEWAY_REBALANCE_MAX_PER_INTERVAL: z.coerce.number().int().min(1).default(100),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20000),
+    // Group commit of sends (services/chat/group-commit.ts).
+    SEND_BATCH_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(256),
+    SEND_BATCH_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    SEND_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
+    SEND_BATCH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).optional(),
     // Unset: `log`, plus `email` when SMTP_URL is set.
     NOTIFIER_TRANSPORT: z
       .string()
@@ -149,6 +159,16 @@ const envSchema = z
     OPERATOR_WORKERS: z.coerce.number().int().min(1).max(32).default(2),
   })
   .superRefine((env, ctx) => {
+    if (
+      env.SEND_BATCH_MAX_IN_FLIGHT !== undefined &&
+      env.SEND_BATCH_MAX_IN_FLIGHT > env.DATABASE_POOL_MAX
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SEND_BATCH_MAX_IN_FLIGHT'],
+        message: 'must not exceed DATABASE_POOL_MAX (each batch in flight holds a connection)',
+      });
+    }
     if (env.OPERATOR_RENEW_DEADLINE_SECONDS >= env.OPERATOR_LEASE_DURATION_SECONDS) {
       ctx.addIssue({
         code: 'custom',
@@ -275,6 +295,8 @@ export interface Config {
     };
   };
   drainTimeoutMs: number;
+  /** Group commit of sends: when a batch closes, and how many are written at once. */
+  sendBatch: { maxItems: number; maxBytes: number; maxWaitMs: number; maxInFlight: number };
   notifier: {
     /** The push transport, if any (NOTIFIER_TRANSPORT without `email`). */
     transport: PushTransport | undefined;
@@ -403,6 +425,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    sendBatch: {
+      maxItems: env.SEND_BATCH_MAX_MESSAGES,
+      maxBytes: env.SEND_BATCH_MAX_BYTES,
+      maxWaitMs: env.SEND_BATCH_MAX_WAIT_MS,
+      maxInFlight: env.SEND_BATCH_MAX_IN_FLIGHT ?? Math.min(4, env.DATABASE_POOL_MAX),
+    },
     notifier: {
       transport: transports.find((t): t is PushTransport => t !== 'email'),
       email: {
