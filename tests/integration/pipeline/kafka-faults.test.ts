@@ -5,6 +5,8 @@
 // separate processes (api+gateway here, relay, analytics and notifier as children), as users
 // deploy it.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { startKafkaCluster, type KafkaCluster } from '../../../scripts/kafka-cluster.mjs';
 import { startTestApp, type TestApp } from '../../support/app.js';
@@ -71,6 +73,7 @@ async function startPipeline(label: string): Promise<Pipeline> {
     REDIS_URL: requiredEnv('REDIS_URL'),
     REDIS_KEY_PREFIX: t.env.REDIS_KEY_PREFIX!,
     NOTIFIER_TRANSPORT: 'log',
+    LOG_LEVEL: process.env.KAFKA_FAULTS_LOG_LEVEL ?? 'info',
     RELAY_RETRY_MAX_MS: '1000',
     ...kafkaEnv(prefix),
   };
@@ -143,6 +146,20 @@ async function startPipeline(label: string): Promise<Pipeline> {
     },
     async stop() {
       for (const c of children) await c.kill('SIGKILL');
+      // Every process's log, for whoever has to find out why a wait above timed out.
+      const dir = resolve(
+        process.env.SIGNALINK_ROOT ?? '.',
+        'test-artifacts',
+        'kafka-faults',
+        label,
+      );
+      mkdirSync(dir, { recursive: true });
+      children.forEach((c, i) =>
+        writeFileSync(
+          resolve(dir, `child-${i + 1}.log`),
+          c.logs.map((l) => JSON.stringify(l)).join('\n'),
+        ),
+      );
       await db.destroy();
       await t.stop();
     },
@@ -165,11 +182,46 @@ async function expectCaughtUp(p: Pipeline, sent: number, what: string): Promise<
           .join(' | '),
     );
     const unpublished = await p.db('outbox').whereNull('published_at').count({ n: '*' });
+    complaints.push(await analyticsPositions(p));
     throw new Error(
       `${(err as Error).message}; counted ${await p.counted()}, outbox unpublished ${String(unpublished[0]!.n)}\n${complaints.join('\n')}`,
     );
   }
   await expectExact(p, sent);
+}
+
+/** Where analytics stands per partition against the topic's end, and which events it lacks. */
+async function analyticsPositions(p: Pipeline): Promise<string> {
+  const kafkajs = (await import('kafkajs')).default;
+  const admin = new kafkajs.Kafka({
+    clientId: 'positions-check',
+    brokers: cluster.bootstrap.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(`${p.prefix}signalink.messages`);
+    const stored = (await p.db('analytics_offsets').where({ topic: 'signalink.messages' })) as {
+      partition: number;
+      next_offset: string;
+    }[];
+    const missing = (await p
+      .db('outbox')
+      .where({ topic: 'signalink.messages' })
+      .whereNotIn(
+        p.db.raw(`(payload->>'eventId')::uuid`) as unknown as string,
+        p.db('analytics_seen_events').select('event_id'),
+      )
+      .select('key', p.db.raw(`payload->'message'->>'seq' as seq`))) as {
+      key: string;
+      seq: string;
+    }[];
+    return `analytics positions ${JSON.stringify(stored.map((r) => [r.partition, r.next_offset]))}, topic ends ${JSON.stringify(ends.map((e) => [e.partition, e.high]))}, events not seen ${JSON.stringify(missing)}`;
+  } catch (err) {
+    return `positions unavailable: ${(err as Error).message}`;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 async function waitForCatchUp(p: Pipeline, sent: number, what: string): Promise<void> {
