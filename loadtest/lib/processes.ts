@@ -11,14 +11,15 @@ import { PID_FILE } from './paths.js';
 export class ProcessRegistry {
   private readonly children = new Map<number, { name: string; child: ChildProcess }>();
 
-  constructor() {
-    mkdirSync(dirname(PID_FILE), { recursive: true });
-    writeFileSync(PID_FILE, '');
+  /** `pidFile`: where the runner script looks for leftovers (the chaos suite has its own). */
+  constructor(private readonly pidFile = PID_FILE) {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, '');
   }
 
   /** Records a process started elsewhere (the test servers) for the runner's last-resort sweep. */
   note(name: string, pid: number | undefined): void {
-    if (pid !== undefined) appendFileSync(PID_FILE, `${pid} ${name}\n`);
+    if (pid !== undefined) appendFileSync(this.pidFile, `${pid} ${name}\n`);
   }
 
   spawn(
@@ -26,8 +27,9 @@ export class ProcessRegistry {
     command: string,
     args: string[],
     env: NodeJS.ProcessEnv,
+    identity: { uid?: number | undefined; gid?: number | undefined } = {},
   ): { child: ChildProcess; output: () => string } {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...identity });
     let out = '';
     const keep = (d: Buffer) => {
       out = (out + d.toString()).slice(-20_000);
