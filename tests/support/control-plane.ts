@@ -15,7 +15,7 @@
  * Options:
  * - `controllerManager`: run kube-controller-manager with the controllers tests of an operator
  *   rely on: service accounts (each new namespace gets `default`) and their tokens, namespace
- *   deletion, garbage collection by ownerReferences, Deployment and ReplicaSet. The start then
+ *   deletion, garbage collection by ownerReferences, Deployment, ReplicaSet and Job. The start then
  *   also waits for the `default` ServiceAccount.
  * - `fakeNodes`: also run kube-scheduler and kwok with one Ready node named `kwok-node-0`
  *   (implies `controllerManager`); kwok plays the kubelet, so scheduled pods become Running
@@ -436,6 +436,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
               'garbage-collector-controller',
               'deployment-controller',
               'replicaset-controller',
+              // The operator's migrations run as Jobs (kwok completes their pods).
+              'job-controller',
             ].join(','),
           // Each controller acts as its own ServiceAccount with the bootstrap RBAC roles, as in
           // a real cluster, so RBAC mistakes are not hidden by a superuser.
