@@ -14,7 +14,7 @@ if [ "$listing" = 0 ] && [ "${CHAOS_SKIP_BUILD:-0}" != 1 ]; then
   npm run --silent build || { echo "[chaos] npm run build failed" >&2; exit 1; }
 fi
 if [ "${CHAOS_SKIP_BUILD:-0}" != 1 ] || [ ! -f .cache/loadtest/loadtest/chaos/main.js ]; then
-  npx tsc -p loadtest/tsconfig.json || { echo "[chaos] compiling loadtest/ failed" >&2; exit 1; }
+  npx tsc -p loadtest/chaos/tsconfig.json || { echo "[chaos] compiling loadtest/chaos failed" >&2; exit 1; }
 fi
 
 PID_FILE=.cache/chaos/pids

@@ -82,7 +82,13 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
       const injectedAt = Date.now();
       const from = (await exp.inject(ctx)) ?? injectedAt;
       const deadline = from + recoveryBoundMs;
+      let lastLog = 0;
       while (Date.now() < deadline) {
+        if (Date.now() - lastLog >= 2000) {
+          lastLog = Date.now();
+          const counts = await d.connections();
+          log(`+${lastLog - from} ms: connections ${counts.join(' / ')}, ${load.acks()} acked`);
+        }
         if (await exp.healthy(ctx).catch(() => false)) {
           recoveredInMs = Date.now() - from;
           break;

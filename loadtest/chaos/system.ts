@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { loadConfig } from '../../services/core/config.js';
+import type { RebalanceSettings } from '../../services/gateway/rebalance.js';
 import { ROOT, sleep } from '../lib/paths.js';
 import { freePort } from '../lib/ports.js';
 import type { ProcessRegistry } from '../lib/processes.js';
@@ -136,6 +138,8 @@ export interface DeploymentOptions {
 
 export interface Deployment {
   url: string;
+  /** The environment every process runs with (ROLES and PORT aside). */
+  env: Record<string, string>;
   databaseUrl: string;
   db: Knex;
   gateways: SignalinkProcess[];
@@ -186,10 +190,15 @@ export function deploymentEnv(infra: Infra, label: string): Record<string, strin
     GATEWAY_PRESENCE_TTL_MS: '6000',
     DRAIN_TIMEOUT_MS: '10000',
     GATEWAY_REBALANCE_INTERVAL_MS: '1000',
-    GATEWAY_REBALANCE_MIN_EXCESS: '2',
-    GATEWAY_REBALANCE_FRACTION: '0.5',
+    GATEWAY_REBALANCE_MIN_EXCESS: '1',
+    GATEWAY_REBALANCE_FRACTION: '0.3',
     GATEWAY_REBALANCE_TOLERANCE: '1.2',
   };
+}
+
+/** The gateways' rebalancing settings, read the way the gateways read them. */
+export function rebalanceSettings(env: Record<string, string>): RebalanceSettings {
+  return loadConfig({ ...env, ROLES: 'gateway' }).gateway.rebalance;
 }
 
 export async function deploy(
@@ -229,6 +238,7 @@ export async function deploy(
   const all = [...gateways, relay, analytics, notifier];
   const deployment: Deployment = {
     url: haproxy.url,
+    env,
     databaseUrl,
     db,
     gateways,
@@ -265,7 +275,7 @@ export async function deploy(
       analytics.start(),
       notifier.start(),
     ]);
-    await waitForPool(haproxy.url, initial);
+    await waitForPool(haproxy.url);
   } catch (err) {
     await deployment.stop();
     throw err;
@@ -274,7 +284,7 @@ export async function deploy(
 }
 
 /** HAProxy marks a server up on its first good check; wait until requests get through. */
-async function waitForPool(url: string, _expected: number): Promise<void> {
+async function waitForPool(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const status = await fetch(`${url}/readyz`).then(
