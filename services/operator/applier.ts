@@ -100,7 +100,8 @@ export class Applier {
     // Prune only after every apply succeeded: a half-applied round never deletes anything.
     if (failures.length === 0) {
       for (const [key, { kind, live }] of owned) {
-        if (desired.has(key) || !kind.prune || live.metadata.deletionTimestamp) continue;
+        if (desired.has(key) || result.retain.includes(key)) continue;
+        if (!kind.prune || live.metadata.deletionTimestamp) continue;
         try {
           const deleted = await this.client.delete(pathOf(kind, live), {
             propagationPolicy: 'Background',

@@ -56,6 +56,11 @@ export interface ReconcileResult {
   objects: KubeObject[];
   /** `Kind/name` of objects to create when absent and never change (the migrations Job). */
   createOnly: string[];
+  /**
+   * `Kind/name` of owned objects to keep although not desired: the Job of the version that
+   * runs, until the new one runs everywhere (going back to it then needs no new migration run).
+   */
+  retain: string[];
   /** False: apply nothing and prune nothing this round (bad spec, missing Secret, paused). */
   apply: boolean;
   status: SignalinkStatus;
@@ -282,6 +287,7 @@ export function reconcile(
     return {
       objects: [],
       createOnly: [],
+      retain: [],
       apply: false,
       status: {
         observedGeneration: generation,
@@ -568,6 +574,10 @@ export function reconcile(
   return {
     objects,
     createOnly: [objectKey({ kind: 'Job', metadata: { name: jobName } })],
+    retain:
+      runningVersion && runningVersion !== desiredVersion
+        ? [objectKey({ kind: 'Job', metadata: { name: migrationsJobName(name, runningVersion) } })]
+        : [],
     apply,
     status,
     events: transitionEvents(before.conditions, conditions),

@@ -142,6 +142,21 @@ describe('upgrade from 1.4.0 to 1.5.0', () => {
     }
   });
 
+  test('the Job of the running version is kept until the new one runs everywhere', () => {
+    const during = reconcile(
+      withStatus(upgraded, before),
+      { ...allAt('1.4.0'), migrations: job('running') },
+      NOW,
+    );
+    expect(during.retain).toEqual(['Job/chat-migrate-1.4.0']);
+    const done = reconcile(
+      withStatus(upgraded, before),
+      { ...allAt('1.5.0'), migrations: job('succeeded') },
+      NOW,
+    );
+    expect(done.retain).toEqual([]);
+  });
+
   test('a failed Job sets Degraded and keeps every pod on the old version', () => {
     const r = reconcile(
       withStatus(upgraded, before),
