@@ -1,4 +1,4 @@
-.PHONY: install build start test test-unit lint format migrate loadtest load
+.PHONY: install build start test test-unit lint format migrate loadtest load chaos chaos-local
 
 install:
 	npm ci
@@ -34,3 +34,18 @@ K6 ?= k6
 load:
 	@mkdir -p .cache/k6
 	$(K6) run -e BASE_URL=$(BASE_URL) -e SUMMARY_JSON=.cache/k6/chat-load-summary.json $(K6_ARGS) loadtest/k6/chat-load.js
+
+# kubectl chaos experiments against the kind platform (scripts/chaos/*.sh, docs/chaos.md), each
+# under load from the k6 chaos companion and ending with its verdict line; CHAOS picks some
+# (CHAOS="gateway-pod-kill redis-pod-kill"). Needs kubectl, k6 v1.6+, and the verifier and the
+# recovery probe built here. Runs every experiment, then exits non-zero if any failed.
+CHAOS ?= gateway-pod-kill gateway-rolling-restart gateway-scale-out kafka-broker-kill redis-pod-kill postgres-primary-kill gateway-partition node-drain
+chaos:
+	npm run --silent build
+	npx tsc -p loadtest/chaos/tsconfig.json
+	@status=0; for e in $(CHAOS); do BASE_URL=$(BASE_URL) K6=$(K6) bash scripts/chaos/$$e.sh || status=1; done; exit $$status
+
+# The same faults on processes of this machine (npm run chaos -- local NAME; CHAOS_LOCAL=all).
+CHAOS_LOCAL ?= all
+chaos-local:
+	npm run chaos -- local $(CHAOS_LOCAL)
