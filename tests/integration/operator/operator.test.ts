@@ -325,9 +325,18 @@ describe('one Signalink through its life', () => {
   test(
     'a failed migrations Job: Degraded, and every workload stays on the old version',
     async () => {
-      const r = await signalink();
       // No container runs here, so the failing migration is a Job that cannot schedule and
-      // passes its deadline; it has the name and owner the operator gives the Job of 1.6.0.
+      // passes its deadline; it has the name and owner the operator gives the Job of 1.6.0. The
+      // resource is paused while it is put in place: until the spec says 1.6.0, the operator
+      // rightly prunes a Job of a version nobody asked for.
+      await admin.mergePatch(sl('chat'), {
+        metadata: { annotations: { 'signalink.io/paused': 'true' } },
+      });
+      const r = await waitForCondition(
+        'Progressing says Paused',
+        'chat',
+        (x) => condition(x, 'Progressing')?.reason === 'Paused',
+      );
       await admin.create(apiPath('batch/v1', 'jobs', NS), {
         metadata: {
           name: 'chat-migrate-1.6.0',
@@ -361,6 +370,9 @@ describe('one Signalink through its life', () => {
         },
       });
       await patchSpec('chat', { image: { tag: '1.6.0' } });
+      await admin.mergePatch(sl('chat'), {
+        metadata: { annotations: { 'signalink.io/paused': null } },
+      });
       const failed = await waitForCondition(
         'chat Degraded by the failed Job',
         'chat',
@@ -375,6 +387,8 @@ describe('one Signalink through its life', () => {
         reason: 'Failed',
       });
       expect(failed.status.version).toBe('1.5.0');
+      // The running version's Job stays, so going back to it runs no migration again.
+      expect(await admin.get(apiPath('batch/v1', 'jobs', NS, 'chat-migrate-1.5.0'))).toBeDefined();
       for (const d of Object.values(await roleDeployments())) {
         expect(versionOf(d)).toBe('1.5.0');
         expect(d.spec.template.spec.containers[0].image).toBe('ghcr.io/example/signalink:1.5.0');
