@@ -24,6 +24,10 @@
  *   (`orderedSends: false` pipelines them instead, for load generators).
  * - Tokens: with a TokenSource (SignalinkRest) an UNAUTHENTICATED handshake triggers one refresh
  *   and a retry; when that fails the client closes and emits `error` (UNAUTHENTICATED).
+ * - Signed out: when the session ends on the server (logout from another tab or device, or a
+ *   refresh token replayed), the server sends `server.draining` with reason UNAUTHENTICATED and
+ *   closes the socket; the client emits `error` (UNAUTHENTICATED) and closes without trying to
+ *   reconnect or refresh. Pending sends reject with that error.
  *
  * Other calls: edit, delete, markRead, typing(channelId, on), setPresence, presence(userIds)
  * (the presence.get extension), callSignal, sync, catchUp, untrack, pendingSends. A

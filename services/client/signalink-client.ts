@@ -107,6 +107,8 @@ export class SignalinkClient {
   private refreshedThisRound = false;
   private reconnectInMs: number | undefined;
   private drainReason: string | undefined;
+  /** The server said this socket's session ended (logout elsewhere, refresh-token reuse). */
+  private sessionEnded = false;
   private failedConnects = 0;
 
   constructor(private readonly options: SignalinkClientOptions) {
@@ -280,19 +282,22 @@ export class SignalinkClient {
 
   /** Disconnects for good; pending sends reject. Safe to call more than once. */
   close(): void {
+    this.shutDown(
+      'closed by client',
+      new SignalinkError('UNAVAILABLE', 'client closed before the send was acknowledged'),
+    );
+  }
+
+  private shutDown(reason: string, pendingError: SignalinkError): void {
     if (this.current === 'closed') return;
-    this.setState('closed', { recovered: false, reason: 'closed by client' });
+    this.setState('closed', { recovered: false, reason });
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
-    const closed = new SignalinkError(
-      'UNAVAILABLE',
-      'client closed before the send was acknowledged',
-    );
-    for (const entry of this.pending.list()) this.rejectWaiters(entry.clientMsgId, closed);
+    for (const entry of this.pending.list()) this.rejectWaiters(entry.clientMsgId, pendingError);
     this.settleFirstConnect?.(new SignalinkError('UNAVAILABLE', 'client closed before connecting'));
   }
 
@@ -324,6 +329,17 @@ export class SignalinkClient {
 
   private onDisconnect(reason: string): void {
     if (this.current === 'closed') return;
+    if (this.sessionEnded) {
+      // Its tokens are dead, so reconnecting (or refreshing) could only be refused: the user
+      // has to sign in again.
+      const err = new SignalinkError(
+        'UNAUTHENTICATED',
+        'signed out: the server ended this session (logged out or revoked)',
+      );
+      this.listeners.emit('error', err);
+      this.shutDown('signed out', err);
+      return;
+    }
     this.pending.connectionLost();
     this.setState('reconnecting', { recovered: false, reason });
     // A server-side disconnect (drain, rebalance) is not retried by Socket.IO itself.
@@ -434,6 +450,7 @@ export class SignalinkClient {
     'server.draining': (notice) => {
       this.reconnectInMs = notice.reconnectInMs;
       this.drainReason = notice.reason;
+      if (notice.reason === 'UNAUTHENTICATED') this.sessionEnded = true;
       this.listeners.emit('draining', notice);
     },
   };

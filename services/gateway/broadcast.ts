@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { PresenceChange } from './presence.js';
 import { channelRoom, userRoom } from './rooms.js';
 import type { ChannelSequencer } from './sequencer.js';
+import { SESSION_ENDED_EVENT, sessionEndedPayload } from './sessions.js';
 
 /** Cluster event carrying a new message to the other gateway nodes. */
 export const CLUSTER_MESSAGE_EVENT = 'signalink:message.new';
@@ -24,12 +25,27 @@ const clusterMessage = z.looseObject({
  * (ordered, gap-free); the rest are plain room broadcasts through the adapter.
  */
 export class Broadcaster implements ChatFanout {
+  /**
+   * `endLocalSession` closes this node's sockets of an ended session; a process without a
+   * gateway (the publisher) has none and only tells the other nodes.
+   */
   constructor(
     private readonly io: Server,
     private readonly sequencer: ChannelSequencer | undefined,
     private readonly clustered: boolean,
     private readonly log: Logger,
+    private readonly endLocalSession?: (sessionId: string) => void,
   ) {
+    if (endLocalSession && clustered) {
+      io.on(SESSION_ENDED_EVENT, (payload: unknown) => {
+        const parsed = sessionEndedPayload.safeParse(payload);
+        if (!parsed.success) {
+          this.log.warn('ignored a malformed session.ended cluster event');
+          return;
+        }
+        endLocalSession(parsed.data.sessionId);
+      });
+    }
     if (sequencer && clustered) {
       io.on(CLUSTER_MESSAGE_EVENT, (payload: unknown) => {
         const parsed = clusterMessage.safeParse(payload);
@@ -79,6 +95,12 @@ export class Broadcaster implements ChatFanout {
       sockets.socketsLeave(channelRoom(change.channelId));
       target.emit('channel.left', { channelId: change.channelId });
     }
+  }
+
+  /** A login session ended: its sockets close on every node (through Redis PUB/SUB). */
+  sessionEnded(sessionId: string): void {
+    if (this.clustered) this.io.serverSideEmit(SESSION_ENDED_EVENT, { sessionId });
+    this.endLocalSession?.(sessionId);
   }
 
   presenceChanged(change: PresenceChange, channelIds: string[]): void {

@@ -14,6 +14,11 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['recovered'] as const,
       registers,
     }),
+    sessionSocketsClosed: new Counter({
+      name: 'signalink_gateway_session_sockets_closed_total',
+      help: 'Sockets closed because their login session ended (logout, refresh-token reuse)',
+      registers,
+    }),
     authFailures: new Counter({
       name: 'signalink_gateway_auth_failures_total',
       help: 'Handshakes refused for a missing, invalid, expired or revoked token',

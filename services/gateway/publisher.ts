@@ -13,9 +13,13 @@ export async function startPublisher(ctx: RoleContext): Promise<RoleHandle> {
   if (!ctx.config.redisUrl) return { stop: async () => {} };
   const cluster = createStreamsAdapter(ctx.config, ctx.log, 'publisher');
   const io = new Server({ adapter: cluster.adapter });
-  ctx.fanout.attach(new Broadcaster(io, undefined, true, ctx.log));
+  const broadcaster = new Broadcaster(io, undefined, true, ctx.log);
+  ctx.fanout.attach(broadcaster);
+  // Sessions ended here (logout over REST) close their sockets on the gateway nodes.
+  const unlisten = ctx.refreshTokens.onFamilyRevoked((id) => broadcaster.sessionEnded(id));
   return {
     stop: async () => {
+      unlisten();
       io.of('/').adapter.close();
       cluster.disconnect();
     },

@@ -16,7 +16,7 @@ import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.
 import { RedisFleetConnections } from './fleet.js';
 import { createGatewayMetrics } from './metrics.js';
 import { Rebalancer } from './rebalancer.js';
-import { channelRoom, userRoom } from './rooms.js';
+import { channelRoom, sessionRoom, userRoom } from './rooms.js';
 import {
   callSignalPayload,
   deletePayload,
@@ -29,10 +29,13 @@ import {
   typingPayload,
 } from './schemas.js';
 import { ChannelSequencer } from './sequencer.js';
+import { closeSessionSockets } from './sessions.js';
 import { StreamLagMonitor } from './stream-lag.js';
 import { MemoryTyping, RedisTyping, TYPING_TTL_MS, type TypingStore } from './typing.js';
 
 const HEAD_CHECK_MS = 5000;
+/** How often a node checks its sockets' sessions against PostgreSQL, should an end be missed. */
+const SESSION_CHECK_MS = 5000;
 const NOTICE_BEFORE_DISCONNECT_MS = 500;
 
 interface SocketData extends SocketIdentity {
@@ -91,7 +94,21 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     },
     onError: (err) => log.warn({ err }, 'could not read missing messages; will retry'),
   });
-  const broadcaster = new Broadcaster(io, sequencer, cluster !== undefined, log);
+  const revocations = new SessionRevocations(ctx.refreshTokens);
+  // A session ended (here, on another node, or found by the periodic check): refuse its tokens
+  // at once and close its sockets on this node.
+  const endLocalSession = (sessionId: string) => {
+    revocations.markRevoked(sessionId);
+    const closed = closeSessionSockets(io, sessionId);
+    if (closed > 0) {
+      metrics.sessionSocketsClosed.inc(closed);
+      log.info({ sessionId, sockets: closed }, 'closed the sockets of an ended session');
+    }
+  };
+  const broadcaster = new Broadcaster(io, sequencer, cluster !== undefined, log, endLocalSession);
+  const stopListening = ctx.refreshTokens.onFamilyRevoked((sessionId) =>
+    broadcaster.sessionEnded(sessionId),
+  );
   // Rooms joined later (membership changes from any node) start ordering from the database;
   // an emptied room stops being tracked.
   const roomChannel = (room: unknown) =>
@@ -109,7 +126,6 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     ? new RedisTyping(ctx.redis, config.redisKeyPrefix)
     : new MemoryTyping();
   const typingTimers = new Map<string, NodeJS.Timeout>();
-  const revocations = new SessionRevocations(ctx.refreshTokens);
 
   const announcePresence = async (change: PresenceChange | undefined) => {
     if (!change) return;
@@ -175,7 +191,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     // Ordering starts at the heads read during the handshake; what committed earlier the client
     // gets from its sync on connect.
     for (const c of data.channels) sequencer.startAt(c.channelId, c.lastSeq);
-    socket.join([userRoom(data.userId), ...data.channels.map((c) => channelRoom(c.channelId))]);
+    socket.join([
+      userRoom(data.userId),
+      sessionRoom(data.sessionId),
+      ...data.channels.map((c) => channelRoom(c.channelId)),
+    ]);
     log.debug(
       { socketId: socket.id, userId: data.userId, recovered: socket.recovered },
       'socket connected',
@@ -253,6 +273,10 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
         ctx.presence.disconnect(data.userId, socket.id).then(announcePresence),
       );
     });
+
+    // The session ended while this handshake was under way, after its announcement had found
+    // no socket of it here to close.
+    if (revocations.knownRevoked(data.sessionId)) endLocalSession(data.sessionId);
   });
 
   function scheduleTypingExpiry(channelId: string): void {
@@ -292,6 +316,11 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     setInterval(() => {
       background('head check', checkHeads());
     }, HEAD_CHECK_MS),
+    // Sessions end with an announcement through Redis PUB/SUB, which a node misses while its
+    // subscriber reconnects; this finds those within seconds all the same.
+    setInterval(() => {
+      background('session check', checkSessions());
+    }, SESSION_CHECK_MS),
   ];
   for (const t of timers) t.unref();
 
@@ -300,6 +329,14 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     for (let i = 0; i < channels.length; i += 1000) {
       const heads = await ctx.messages.heads(channels.slice(i, i + 1000));
       for (const { channelId, lastSeq } of heads) sequencer.catchUp(channelId, lastSeq);
+    }
+  }
+
+  async function checkSessions(): Promise<void> {
+    const sessionIds = [...new Set(localSockets().map((s) => (s.data as SocketData).sessionId))];
+    for (let i = 0; i < sessionIds.length; i += 1000) {
+      const revoked = await ctx.refreshTokens.revokedAmong(sessionIds.slice(i, i + 1000));
+      for (const sessionId of revoked) endLocalSession(sessionId);
     }
   }
 
@@ -372,6 +409,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     },
     stop: async () => {
       await rebalancer?.stop();
+      stopListening();
       for (const t of timers) clearInterval(t);
       for (const t of typingTimers.values()) clearTimeout(t);
       lagMonitor?.stop();

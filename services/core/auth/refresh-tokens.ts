@@ -32,14 +32,32 @@ export interface IssuedRefreshToken {
 }
 
 type RotationOutcome =
-  | { error: string; userId?: never; issued?: never }
+  | { error: string; revokedFamilyId?: string; userId?: never; issued?: never }
   | { error?: undefined; userId: string; issued: IssuedRefreshToken };
 
+/** Told the id of every family (login session) revoked here, once the revocation committed. */
+export type FamilyRevokedListener = (familyId: string) => void;
+
 export class RefreshTokenStore {
+  private readonly revokedListeners = new Set<FamilyRevokedListener>();
+
   constructor(
     private readonly db: Knex,
     private readonly ttlSeconds: number,
   ) {}
+
+  /**
+   * Calls `listener` after each logout or reuse detection revoked a family (the realtime layer
+   * closes that session's sockets). Returns the function that removes it.
+   */
+  onFamilyRevoked(listener: FamilyRevokedListener): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private announceRevoked(familyId: string): void {
+    for (const listener of this.revokedListeners) listener(familyId);
+  }
 
   async issue(
     userId: string,
@@ -73,7 +91,10 @@ export class RefreshTokenStore {
           .where({ family_id: record.family_id })
           .whereNull('revoked_at')
           .update({ revoked_at: trx.fn.now() });
-        return { error: 'refresh token reuse detected; the session was revoked' };
+        return {
+          error: 'refresh token reuse detected; the session was revoked',
+          revokedFamilyId: record.family_id,
+        };
       }
       if (state !== 'valid') return { error: `refresh token ${state}` };
       await trx('refresh_tokens').where({ id: record.id }).update({ rotated_at: trx.fn.now() });
@@ -81,26 +102,40 @@ export class RefreshTokenStore {
       return { userId: record.user_id, issued };
     });
     // The family revocation above must commit, so the error is raised after the transaction.
-    if (outcome.error !== undefined) throw new AppError('UNAUTHENTICATED', outcome.error);
+    if (outcome.error !== undefined) {
+      if (outcome.revokedFamilyId) this.announceRevoked(outcome.revokedFamilyId);
+      throw new AppError('UNAUTHENTICATED', outcome.error);
+    }
     return { userId: outcome.userId, issued: outcome.issued };
   }
 
-  async revokeFamilyOf(token: string): Promise<void> {
+  /** Ends the session the token belongs to (logout); returns its family id if it was known. */
+  async revokeFamilyOf(token: string): Promise<string | undefined> {
     const record = (await this.db('refresh_tokens')
       .where({ token_hash: hashRefreshToken(token) })
       .first('family_id')) as { family_id: string } | undefined;
-    if (!record) return;
+    if (!record) return undefined;
     await this.db('refresh_tokens')
       .where({ family_id: record.family_id })
       .whereNull('revoked_at')
       .update({ revoked_at: this.db.fn.now() });
+    // Announced even when it was revoked before: a repeated logout also closes sockets that an
+    // earlier, lost announcement left open.
+    this.announceRevoked(record.family_id);
+    return record.family_id;
   }
 
   async isFamilyRevoked(familyId: string): Promise<boolean> {
-    const row = await this.db('refresh_tokens')
-      .where({ family_id: familyId })
+    return (await this.revokedAmong([familyId])).size > 0;
+  }
+
+  /** Which of these families (sessions) are revoked: one query for the whole list. */
+  async revokedAmong(familyIds: readonly string[]): Promise<Set<string>> {
+    if (familyIds.length === 0) return new Set();
+    const rows = (await this.db('refresh_tokens')
+      .whereIn('family_id', familyIds)
       .whereNotNull('revoked_at')
-      .first('id');
-    return row !== undefined;
+      .distinct('family_id')) as { family_id: string }[];
+    return new Set(rows.map((r) => r.family_id));
   }
 }
