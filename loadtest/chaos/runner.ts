@@ -101,10 +101,14 @@ export async function runExperiment(exp: Experiment, opts: RunOptions): Promise<
           : `healthy again after ${recoveredInMs} ms (${exp.recovery})`,
       );
       await exp.restore?.(ctx);
+      let bound: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
         load.finished,
-        sleep(shape.durationS * 1000 + 300_000).then(() => undefined),
+        new Promise<undefined>(
+          (r) => (bound = setTimeout(() => r(undefined), shape.durationS * 1000 + 300_000)),
+        ),
       ]);
+      clearTimeout(bound);
       if (!finished) {
         load.kill();
         problems.push('the load did not finish within its bound');
