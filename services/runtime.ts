@@ -156,7 +156,9 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
     releases.push(() => db.destroy());
     await migrate(db, log);
 
-    const redis = config.redisUrl ? createRedis(config.redisUrl, log, 'main') : undefined;
+    const redis = config.redisUrl
+      ? createRedis(config.redisUrl, log, 'main', { autoPipelining: true })
+      : undefined;
     if (redis) releases.push(async () => void redis.disconnect());
 
     const metrics = createMetricsRegistry();
@@ -167,6 +169,8 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
     if (redis) readiness.add('redis', () => pingRedis(redis));
 
     const limits = new RateLimits(config, redis);
+    // Before Redis closes: the sending limits' last local counts reach it.
+    releases.push(() => limits.stop());
     const fanout = new FanoutSlot();
     const outboxWakeup = new OutboxWakeup(db, (err) =>
       log.warn({ err }, 'could not wake the relay'),

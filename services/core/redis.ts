@@ -3,7 +3,22 @@ import type { Logger } from './logger.js';
 
 export type { Redis };
 
-export function createRedis(url: string, log: Logger, name: string): Redis {
+export interface RedisOptions {
+  /**
+   * Commands issued in the same tick leave in one write (ioredis auto-pipelining): the rate
+   * limits, presence and broadcasts of concurrent sends share syscalls and round trips. Never
+   * for a connection that blocks (XREAD BLOCK) or subscribes: a pipeline waits for the one
+   * before it.
+   */
+  autoPipelining?: boolean;
+}
+
+export function createRedis(
+  url: string,
+  log: Logger,
+  name: string,
+  options: RedisOptions = {},
+): Redis {
   const client = new Redis(url, {
     connectionName: `signalink-${name}`,
     // Fail commands quickly while Redis is down instead of queueing them forever; callers map
@@ -11,6 +26,7 @@ export function createRedis(url: string, log: Logger, name: string): Redis {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    enableAutoPipelining: options.autoPipelining ?? false,
   });
   let lastError = '';
   client.on('error', (err: Error) => {

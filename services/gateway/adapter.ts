@@ -18,7 +18,8 @@ export interface StreamsAdapter {
  * Redis PUB/SUB, all under REDIS_KEY_PREFIX.
  */
 export function createStreamsAdapter(config: Config, log: Logger, name: string): StreamsAdapter {
-  const redis = createRedis(config.redisUrl!, log, name);
+  // Broadcasts and cluster events of one batch of sends leave in one write.
+  const redis = createRedis(config.redisUrl!, log, name, { autoPipelining: true });
   // The adapter fires PUBLISH without handling its failure; while Redis is down that would be
   // an unhandled rejection per event. Those events are best-effort by design (a missed
   // message.new is refilled from PostgreSQL), so log and settle them here.
@@ -32,8 +33,9 @@ export function createStreamsAdapter(config: Config, log: Logger, name: string):
   // closed when a read returns; keep them to close them at once on shutdown.
   const duplicates: Redis[] = [];
   const duplicate = redis.duplicate.bind(redis);
-  redis.duplicate = (...args: Parameters<Redis['duplicate']>) => {
-    const copy = duplicate(...args);
+  redis.duplicate = (override?: Parameters<Redis['duplicate']>[0]) => {
+    // The copies block (XREAD BLOCK) or subscribe: never pipelined behind each other.
+    const copy = duplicate({ ...override, enableAutoPipelining: false });
     duplicates.push(copy);
     return copy;
   };

@@ -206,12 +206,18 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
 
     bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
       const started = process.hrtime.bigint();
-      const { message, created } = await ctx.messages.send(me.userId, {
-        channelId: p.channelId,
-        clientMsgId: p.clientMsgId,
-        content: p.content,
-        replyTo: p.replyTo ?? undefined,
-      });
+      const { message, created } = await ctx.messages.send(
+        me.userId,
+        {
+          channelId: p.channelId,
+          clientMsgId: p.clientMsgId,
+          content: p.content,
+          replyTo: p.replyTo ?? undefined,
+        },
+        // The socket's rooms follow membership changes on every node (Broadcaster), so being
+        // in the channel's room means being a member, bar a change still on its way.
+        { knownMember: socket.rooms.has(channelRoom(p.channelId)) },
+      );
       metrics.messagesSent.inc({ result: created ? 'created' : 'duplicate' });
       metrics.sendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       return { message };
