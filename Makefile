@@ -1,4 +1,4 @@
-.PHONY: install build start test test-unit lint format migrate loadtest load chaos chaos-local
+.PHONY: install build start test test-unit lint format migrate loadtest load chaos chaos-local up dev status down
 
 install:
 	npm ci
@@ -49,3 +49,19 @@ chaos:
 CHAOS_LOCAL ?= all
 chaos-local:
 	npm run chaos -- local $(CHAOS_LOCAL)
+
+# The kind platform (docs/kubernetes.md): a kind cluster with Strimzi Kafka, CloudNativePG,
+# Valkey, kube-prometheus-stack, KEDA, Envoy Gateway, metrics-server and Mailpit, the image built
+# and loaded, both charts installed, a smoke test at the end. Needs docker, kind, kubectl, helm.
+up:
+	bash scripts/platform/up.sh
+
+# skaffold's build-deploy loop against that cluster (after make up).
+dev:
+	skaffold dev
+
+status:
+	bash scripts/platform/status.sh
+
+down:
+	bash scripts/platform/down.sh
