@@ -14,7 +14,7 @@
 #   RATE, USERS, CHANNELS, MEMBERS   the companion's load      (defaults 20, 20, 10, 4)
 #   RECOVERY_TIMEOUT_S  longest wait for recovery              (default 300)
 #   KAFKA_CLUSTER, PG_CLUSTER, REDIS_SELECTOR   platform names (signalink-kafka, signalink-pg,
-#               app.kubernetes.io/name=redis)
+#               app.kubernetes.io/name=valkey: the platform runs Valkey, k8s/platform/valkey)
 
 NAMESPACE="${NAMESPACE:-signalink}"
 INSTANCE="${INSTANCE:-signalink}"
@@ -29,7 +29,7 @@ MEMBERS="${MEMBERS:-4}"
 RECOVERY_TIMEOUT_S="${RECOVERY_TIMEOUT_S:-300}"
 KAFKA_CLUSTER="${KAFKA_CLUSTER:-signalink-kafka}"
 PG_CLUSTER="${PG_CLUSTER:-signalink-pg}"
-REDIS_SELECTOR="${REDIS_SELECTOR:-app.kubernetes.io/name=redis}"
+REDIS_SELECTOR="${REDIS_SELECTOR:-app.kubernetes.io/name=valkey}"
 GATEWAY_SELECTOR="app.kubernetes.io/instance=${INSTANCE},app.kubernetes.io/component=gateway"
 GATEWAY_DEPLOYMENT="${GATEWAY_DEPLOYMENT:-${INSTANCE}-gateway}"
 
