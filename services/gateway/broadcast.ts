@@ -10,6 +10,8 @@ import { SESSION_ENDED_EVENT, sessionEndedPayload } from './sessions.js';
 
 /** Cluster event carrying a new message to the other gateway nodes. */
 export const CLUSTER_MESSAGE_EVENT = 'signalink:message.new';
+/** Cluster event carrying the channel head at which a member joined (see startFromJoinHead). */
+export const CLUSTER_JOIN_HEAD_EVENT = 'signalink:channel.join-head';
 
 // Cluster messages come from our own nodes through Redis; still check the shape before use,
 // so a mixed-version rollout or a corrupted entry cannot crash a node.
@@ -17,6 +19,11 @@ const clusterMessage = z.looseObject({
   id: z.string(),
   channelId: z.string(),
   seq: z.number().int().positive(),
+});
+const clusterJoinHead = z.object({
+  userId: z.string(),
+  channelId: z.string(),
+  lastSeq: z.number().int().nonnegative(),
 });
 
 /**
@@ -55,7 +62,27 @@ export class Broadcaster implements ChatFanout {
         }
         this.offerLocally(payload as Message);
       });
+      io.on(CLUSTER_JOIN_HEAD_EVENT, (payload: unknown) => {
+        const parsed = clusterJoinHead.safeParse(payload);
+        if (!parsed.success) {
+          this.log.warn('ignored a malformed cluster join head');
+          return;
+        }
+        this.startAtJoinHead(parsed.data);
+      });
     }
+  }
+
+  /**
+   * Where this node starts delivering a channel its sockets of `userId` now join: at the head
+   * the membership change committed with, so nothing sent after the join is skipped.
+   */
+  private startAtJoinHead(join: { userId: string; channelId: string; lastSeq: number }): void {
+    if (!this.sequencer) return;
+    if (this.sequencer.delivered(join.channelId) !== undefined)
+      this.sequencer.startFromJoinHead(join.channelId, join.lastSeq);
+    else if ((this.io.of('/').adapter.rooms.get(userRoom(join.userId))?.size ?? 0) > 0)
+      this.sequencer.startAt(join.channelId, join.lastSeq);
   }
 
   /** Whether any socket on this node is in the channel's room. */
@@ -86,6 +113,16 @@ export class Broadcaster implements ChatFanout {
     const sockets = this.io.in(userRoom(change.userId));
     const target = this.io.to(userRoom(change.userId));
     if (change.joined) {
+      if (change.lastSeq !== undefined) {
+        const join = {
+          userId: change.userId,
+          channelId: change.channelId,
+          lastSeq: change.lastSeq,
+        };
+        // Before the room exists here; the other nodes may learn it before or after the join.
+        this.startAtJoinHead(join);
+        if (this.clustered) this.io.serverSideEmit(CLUSTER_JOIN_HEAD_EVENT, join);
+      }
       sockets.socketsJoin(channelRoom(change.channelId));
       target.emit('channel.joined', {
         channelId: change.channelId,

@@ -45,6 +45,7 @@ export class ChannelSequencer {
     private readonly deps: SequencerDeps,
     private readonly holdMs = 50,
     private readonly maxChannels = 100_000,
+    private readonly joinHeadWaitMs = 1000,
   ) {}
 
   /** The highest seq delivered on this node, if the channel is tracked. */
@@ -82,31 +83,53 @@ export class ChannelSequencer {
   }
 
   /**
-   * Like startAt, for a room joined without a known head (a membership change made elsewhere):
-   * reads the head, holding what arrives meanwhile, since that was broadcast after the join.
+   * Like startAt, for a room that a membership change made elsewhere created here. That change
+   * carries the channel's head at the moment it committed (startFromJoinHead), and starting
+   * there is what makes a message sent right after the join reach the new member live: a head
+   * read now could already include it while its broadcast is still on the way, and it would be
+   * dropped as delivered. What arrives meanwhile is held. Without that head (a node of an older
+   * version made the change, or its announcement was lost) the head is read from the database
+   * after `joinHeadWaitMs`.
    */
   startFromDatabase(channelId: string): void {
     if (this.channels.has(channelId)) return;
     this.evictIfFull();
     const state = this.newState(0, true);
     this.channels.set(channelId, state);
-    this.deps
-      .fetchHead(channelId)
-      .then((head) => {
-        if (this.channels.get(channelId) !== state) return;
-        const firstHeld = state.held.size > 0 ? Math.min(...state.held.keys()) : Infinity;
-        state.delivered = Math.min(head, firstHeld - 1);
-        state.starting = false;
-        this.flush(channelId, state);
-      })
-      .catch((err: unknown) => {
-        // Fall back to starting at the first message seen, as for an unannounced channel.
-        this.deps.onError?.(err);
-        if (this.channels.get(channelId) !== state) return;
-        state.delivered = state.held.size > 0 ? Math.min(...state.held.keys()) - 1 : 0;
-        state.starting = false;
-        this.flush(channelId, state);
-      });
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.deps
+        .fetchHead(channelId)
+        .then((head) => this.begin(channelId, state, head))
+        .catch((err: unknown) => {
+          // Fall back to starting at the first message seen, as for an unannounced channel.
+          this.deps.onError?.(err);
+          this.begin(channelId, state, undefined);
+        });
+    }, this.joinHeadWaitMs);
+  }
+
+  /** The head a membership change carried: a room still waiting to start begins there. */
+  startFromJoinHead(channelId: string, head: number): void {
+    const state = this.channels.get(channelId);
+    if (!state?.starting) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+    this.begin(channelId, state, head);
+  }
+
+  /** Ends the wait for a start: from `head`, or (unknown) from just before the first held seq. */
+  private begin(channelId: string, state: ChannelState, head: number | undefined): void {
+    if (this.channels.get(channelId) !== state || !state.starting) return;
+    const firstHeld = state.held.size > 0 ? Math.min(...state.held.keys()) : Infinity;
+    state.delivered =
+      head === undefined
+        ? firstHeld === Infinity
+          ? 0
+          : firstHeld - 1
+        : Math.min(head, firstHeld - 1);
+    state.starting = false;
+    this.flush(channelId, state);
   }
 
   private newState(delivered: number, starting: boolean): ChannelState {

@@ -141,13 +141,45 @@ test('a channel started at the handshake head delivers the next messages even wh
   expect(delivered).toEqual([5, 6]);
 });
 
-test('a channel started from the database holds what arrives meanwhile and starts before it', async () => {
+test('a channel joined without a known head holds what arrives, then starts from the database head', async () => {
   const { sequencer, delivered } = harness([msg(1), msg(2), msg(3), msg(4)]);
   sequencer.startFromDatabase(CH);
   sequencer.offer(msg(4));
   sequencer.offer(msg(3));
+  await settle(900);
+  // Still waiting for the head a membership change would carry.
   expect(delivered).toEqual([]);
-  await settle();
+  await settle(200);
   // Both arrived after the join, so both are delivered, in order.
   expect(delivered).toEqual([3, 4]);
+});
+
+test('a channel joined by a membership change starts at the head it carried, so a message committed right after the join is delivered though the database head already includes it', async () => {
+  // m1 committed after the join (head 0) but its broadcast is still on the way.
+  const { sequencer, delivered } = harness([msg(1)]);
+  sequencer.startFromDatabase(CH);
+  sequencer.startFromJoinHead(CH, 0);
+  await settle(2000);
+  sequencer.offer(msg(1));
+  await settle();
+  expect(delivered).toEqual([1]);
+});
+
+test('the join head also reaches a channel whose broadcast arrived first, filling what is missing below it', async () => {
+  const { sequencer, delivered } = harness([msg(1), msg(2), msg(3)]);
+  sequencer.startFromDatabase(CH);
+  sequencer.offer(msg(3));
+  sequencer.startFromJoinHead(CH, 1);
+  await settle(200);
+  expect(delivered).toEqual([2, 3]);
+});
+
+test('a join head for a channel already running changes nothing', async () => {
+  const { sequencer, delivered } = harness([msg(1), msg(2)]);
+  sequencer.startAt(CH, 1);
+  sequencer.offer(msg(2));
+  sequencer.startFromJoinHead(CH, 0);
+  sequencer.offer(msg(1));
+  await settle(2000);
+  expect(delivered).toEqual([2]);
 });
