@@ -55,6 +55,26 @@ function track(children, name, child) {
   return child;
 }
 
+/** Raised when a server process ends while starting: most often its port was taken meanwhile. */
+class ExitedDuringStart extends Error {}
+
+/**
+ * Starts a server on a probed free port; another process can take the port between the probe
+ * and the server's bind, so a server that exits while starting is tried again on another port.
+ */
+async function onFreePort(start) {
+  let last;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (!(err instanceof ExitedDuringStart)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
 async function startPostgres(children, dirs) {
   const bin = findPostgresBin();
   const id = postgresIdentity();
@@ -67,7 +87,10 @@ async function startPostgres(children, dirs) {
     ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'],
     { ...id, stdio: 'ignore' },
   );
-  const port = await freePort();
+  return onFreePort((port) => launchPostgres(children, bin, id, dir, data, port));
+}
+
+async function launchPostgres(children, bin, id, dir, data, port) {
   const child = spawn(
     join(bin, 'postgres'),
     [
@@ -96,7 +119,7 @@ async function startPostgres(children, dirs) {
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   track(children, 'postgres', child);
   await waitFor('postgres', async () => {
-    if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+    if (child.exitCode !== null) throw new ExitedDuringStart(`postgres exited: ${stderr}`);
     try {
       execFileSync(
         join(bin, 'pg_isready'),
@@ -114,7 +137,10 @@ async function startPostgres(children, dirs) {
 async function startRedis(children, dirs) {
   const dir = mkdtempSync(join(tmpdir(), 'signalink-redis-'));
   dirs.push(dir);
-  const port = await freePort();
+  return onFreePort((port) => launchRedis(children, dir, port));
+}
+
+async function launchRedis(children, dir, port) {
   const child = spawn(
     'redis-server',
     [
@@ -136,7 +162,9 @@ async function startRedis(children, dirs) {
   track(children, 'redis', child);
   await waitFor('redis', async () => {
     if (child.exitCode !== null)
-      throw new Error('redis-server exited (is it installed? apt-get install redis-server)');
+      throw new ExitedDuringStart(
+        'redis-server exited (is it installed? apt-get install redis-server)',
+      );
     return tcpOpen(port);
   });
   return `redis://127.0.0.1:${port}`;
