@@ -1,15 +1,15 @@
 /**
  * Gateway benchmark orchestrator: `npm run loadtest -- <idle|fanout|throughput|crash|all>
- * [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof]`. Starts throw-away PostgreSQL and
- * Redis on loopback, then for each scenario runs Signalink and the baseline one after the
- * other with the same load, prints the tables and writes loadtest/results/.
+ * [options]` (loadtest/README.md). Starts throw-away PostgreSQL and Redis on loopback, then
+ * for each scenario runs Signalink and its peers (vanilla Socket.IO, the hand-wired stack,
+ * Centrifugo) with the same load, prints the tables and writes loadtest/results/.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { SERVER_KINDS, type ServerKind } from './lib/deployment.js';
+import { centrifugoBinary, SERVER_KINDS, type ServerKind } from './lib/deployment.js';
 import type { Scenario, ScenarioContext } from './lib/harness.js';
 import { startInfra, type Infra } from './lib/infra.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
@@ -26,10 +26,12 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=signalink,baseline] [--workers=N] [--cpu-prof] [--rates=r1,r2,...] [--step-ms=N]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]]\n`,
   );
   process.exit(2);
 }
+
+const numbers = (arg: string, prefix: string) => arg.slice(prefix.length).split(',').map(Number);
 
 function parseArgs(argv: string[]) {
   let which: string | undefined;
@@ -37,15 +39,26 @@ function parseArgs(argv: string[]) {
   let servers: ServerKind[] = [...SERVER_KINDS];
   let workers: number | undefined;
   let profile = false;
-  let rates: number[] | undefined;
+  let startRate: number | undefined;
   let stepMs: number | undefined;
+  let nodes: number[] | undefined;
+  let repeat: number | undefined;
+  let members: number[] | undefined;
+  let quiet: QuietRule | undefined;
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
     else if (arg === '--cpu-prof') profile = true;
-    else if (arg.startsWith('--rates='))
-      rates = arg.slice('--rates='.length).split(',').map(Number);
+    else if (arg.startsWith('--start-rate=')) startRate = Number(arg.slice(13));
     else if (arg.startsWith('--step-ms=')) stepMs = Number(arg.slice('--step-ms='.length));
-    else if (arg.startsWith('--servers=')) {
+    else if (arg.startsWith('--nodes=')) nodes = numbers(arg, '--nodes=');
+    else if (arg.startsWith('--repeat=')) repeat = Number(arg.slice('--repeat='.length));
+    else if (arg.startsWith('--members=')) members = numbers(arg, '--members=');
+    else if (arg.startsWith('--wait-quiet=')) {
+      const [load, minutes] = numbers(arg, '--wait-quiet=');
+      if (!(load! > 0) || (minutes !== undefined && !(minutes > 0 && minutes <= 60)))
+        usage('--wait-quiet=LOAD[,MINUTES], e.g. --wait-quiet=1.0,3');
+      quiet = { load: load!, minutes: minutes ?? 3 };
+    } else if (arg.startsWith('--servers=')) {
       servers = arg
         .slice('--servers='.length)
         .split(',')
@@ -63,26 +76,100 @@ function parseArgs(argv: string[]) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 16) usage('--workers must be 1..16');
     sizes = { ...sizes, workers };
   }
-  // Throughput ramp overrides, e.g. to hold one rate long enough for a CPU profile.
-  if (rates) {
-    if (rates.some((r) => !(r > 0 && r <= 20_000))) usage('--rates must be numbers in 1..20000');
-    sizes = { ...sizes, throughput: { ...sizes.throughput, rates } };
+  const tp = { ...sizes.throughput };
+  if (startRate !== undefined) {
+    if (!(startRate >= 1 && startRate <= 20_000)) usage('--start-rate must be 1..20000');
+    tp.start = startRate;
   }
   if (stepMs !== undefined) {
     if (!(stepMs >= 1000 && stepMs <= 120_000)) usage('--step-ms must be 1000..120000');
-    sizes = { ...sizes, throughput: { ...sizes.throughput, stepMs } };
+    tp.stepMs = stepMs;
   }
-  // Only a plain run (both servers, stock sizes, no profiler) may replace a committed summary.
+  if (nodes) {
+    if (nodes.some((n) => !Number.isInteger(n) || n < 1 || n > 4)) usage('--nodes: 1..4 each');
+    tp.nodes = nodes;
+  }
+  if (repeat !== undefined) {
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) usage('--repeat must be 1..10');
+    tp.repetitions = repeat;
+  }
+  sizes = { ...sizes, throughput: tp };
+  if (members) {
+    if (members.some((m) => !Number.isInteger(m) || m < 2 || m > 10_000))
+      usage('--members: 2..10000 each');
+    sizes = { ...sizes, fanout: { ...sizes.fanout, members } };
+  }
+  // Only a plain run (every server, stock sizes, no profiler) may replace a committed summary.
   const standard =
     servers.length === SERVER_KINDS.length &&
     !profile &&
-    !rates &&
+    startRate === undefined &&
     stepMs === undefined &&
+    nodes === undefined &&
+    repeat === undefined &&
+    members === undefined &&
     workers === undefined;
-  return { which, scenarios, sizes, servers, profile, standard };
+  return { which, scenarios, sizes, servers, profile, standard, quiet };
 }
 
-const { which, scenarios, sizes, servers, profile, standard } = parseArgs(process.argv.slice(2));
+interface QuietRule {
+  /** Highest 1-minute load average that counts as quiet. */
+  load: number;
+  /** For how long it must stay below, sampled every 10 s. */
+  minutes: number;
+}
+
+/** The machine's load around each measurement, for the report. */
+interface LoadRecord {
+  what: string;
+  at: string;
+  loadAverage: [number, number, number];
+  waitedSeconds: number;
+  /** With --wait-quiet: whether the machine was quiet when the measurement started. */
+  quiet: boolean | null;
+}
+
+const MAX_QUIET_WAIT_MS = 45 * 60_000;
+
+const { which, scenarios, sizes, servers, profile, standard, quiet } = parseArgs(
+  process.argv.slice(2),
+);
+const loadRecords: LoadRecord[] = [];
+
+/** Waits (with --wait-quiet) until the load stayed low for the rule's minutes, and records it. */
+async function beforeMeasuring(what: string): Promise<void> {
+  const began = Date.now();
+  let quietSince: number | undefined;
+  let wasQuiet: boolean | null = null;
+  if (quiet) {
+    wasQuiet = false;
+    while (Date.now() - began < MAX_QUIET_WAIT_MS) {
+      const load = loadavg()[0]!;
+      if (load < quiet.load) quietSince ??= Date.now();
+      else quietSince = undefined;
+      if (quietSince !== undefined && Date.now() - quietSince >= quiet.minutes * 60_000) {
+        wasQuiet = true;
+        break;
+      }
+      if ((Date.now() - began) % 60_000 < 10_000)
+        log(`waiting for a quiet machine before ${what}: load ${load.toFixed(2)}`);
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+    if (!wasQuiet)
+      log(
+        `the machine never got quiet within ${MAX_QUIET_WAIT_MS / 60_000} min; measuring ${what} anyway`,
+      );
+  }
+  const record: LoadRecord = {
+    what,
+    at: new Date().toISOString(),
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) as [number, number, number],
+    waitedSeconds: Math.round((Date.now() - began) / 1000),
+    quiet: wasQuiet,
+  };
+  loadRecords.push(record);
+  log(`measuring ${what}: load average ${record.loadAverage.join(' ')}`);
+}
 const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const profileDir = profile ? join(ROOT, '.cache', 'loadtest', 'profiles', runId) : undefined;
 const started = Date.now();
@@ -132,7 +219,9 @@ async function main(): Promise<number> {
     `run ${runId}: ${scenarios.map((s) => s.name).join(', ')} at ${sizes.name} size against ${servers.join(' and ')}, ${sizes.workers} load workers; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
   );
   infra = await startInfra(registry);
-  const ctx: ScenarioContext = { registry, infra, sizes, runId, profileDir, log };
+  // Centrifugo is built (or found in the tool cache) before anything is timed.
+  if (servers.includes('centrifugo')) log(`centrifugo: ${centrifugoBinary()}`);
+  const ctx: ScenarioContext = { registry, infra, sizes, runId, profileDir, log, beforeMeasuring };
   const outcomes: ScenarioOutcome[] = [];
   let failures = 0;
   for (const scenario of scenarios) {
@@ -200,7 +289,8 @@ function writeResults(outcome: ScenarioOutcome): void {
     memoryGb: Math.round(totalmem() / 1e9),
     node: process.version,
     loadAverageBefore: outcome.loadAverageBefore,
-    shared: 'other engineers ran tests on the same 2 cores during the run',
+    /** Load averages at the start of each measurement (and whether --wait-quiet found it quiet). */
+    load: loadRecords,
   };
   const header = {
     runId,

@@ -24,7 +24,7 @@ sweep() {
   while read -r pid name; do
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || continue
     # Only what we started: a recycled pid belongs to someone else.
-    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qE 'postgres|redis-server|dist/main\.js|\.cache/loadtest' || continue
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qE 'postgres|redis-server|centrifugo|dist/main\.js|\.cache/loadtest' || continue
     echo "[loadtest] killing leftover $name ($pid)" >&2
     kill -9 "$pid" 2>/dev/null
   done < "$PID_FILE"

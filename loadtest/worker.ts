@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import { SignalinkClient, SignalinkError } from '../services/client/index.js';
+import { CentrifugoLoadClient, type StreamPosition } from './lib/centrifugo-client.js';
 import { Histogram } from './lib/histogram.js';
 import { nowMs, sleep } from './lib/paths.js';
 import type {
@@ -33,6 +34,7 @@ interface LoadClient {
   spec: ClientSpec;
   raw?: Socket;
   sdk?: SignalinkClient;
+  cf?: CentrifugoLoadClient;
   /** Distinct message ids received (kept only when armed with keepIds). */
   seen: Set<string>;
 }
@@ -107,6 +109,10 @@ function openRaw(client: LoadClient, url: string, timeoutMs: number): Promise<vo
   });
   client.raw = socket;
   socket.on('message.new', (m: ReceivedMessage) => onMessage(client, m));
+  // Anything but our own close: the server dropped the client (a shed, an overflow, a crash).
+  socket.on('disconnect', (reason) => {
+    if (reason !== 'io client disconnect') bump(clientErrors, `disconnect: ${reason}`);
+  });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => {
@@ -114,6 +120,32 @@ function openRaw(client: LoadClient, url: string, timeoutMs: number): Promise<vo
       reject(err);
     });
   });
+}
+
+async function openCentrifugo(
+  client: LoadClient,
+  url: string,
+  timeoutMs: number,
+  from: Map<string, StreamPosition>,
+): Promise<void> {
+  assertLoopback(url);
+  const token = client.spec.auth.token;
+  if (typeof token !== 'string') throw new Error('Centrifugo clients need a token');
+  const cf = new CentrifugoLoadClient(
+    url,
+    token,
+    client.spec.channelIds,
+    (m) => onMessage(client, m),
+    (code) => bump(clientErrors, code),
+    from,
+  );
+  client.cf = cf;
+  try {
+    await cf.connect(timeoutMs);
+  } catch (err) {
+    cf.close();
+    throw err;
+  }
 }
 
 async function openSdk(
@@ -145,7 +177,9 @@ async function connect(cmd: Extract<WorkerCommand, { type: 'connect' }>): Promis
       const client = fresh[next++]!;
       const started = nowMs();
       try {
-        if (cmd.sdk) await openSdk(client, client.spec.url, cmd.timeoutMs, new Map());
+        if (client.spec.transport === 'centrifugo')
+          await openCentrifugo(client, client.spec.url, cmd.timeoutMs, new Map());
+        else if (cmd.sdk) await openSdk(client, client.spec.url, cmd.timeoutMs, new Map());
         else await openRaw(client, client.spec.url, cmd.timeoutMs);
         hist.record(nowMs() - started);
         connected += 1;
@@ -167,6 +201,18 @@ function sendOne(
   const sentAt = nowMs();
   const content = makeContent(sentAt, contentBytes);
   const clientMsgId = randomUUID();
+  if (client.cf) {
+    // The publication is the message: its id is ours, its seq the stream offset.
+    const id = randomUUID();
+    const cf = client.cf;
+    return withTimeout(
+      cf.publish(channelId, { id, channelId, clientMsgId, content }),
+      ackTimeoutMs,
+    ).then(
+      () => ({ ok: true as const, message: { id, channelId, seq: 0 } }),
+      (err: unknown) => ({ ok: false as const, code: errorCode(err) }),
+    );
+  }
   if (client.sdk) {
     return client.sdk.send(channelId, content, { clientMsgId }).then(
       (message) => ({ ok: true as const, message }),
@@ -193,6 +239,24 @@ function sendOne(
   });
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ACK_TIMEOUT')), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(
+          e instanceof Error ? e : new Error(String((e as { message?: unknown })?.message ?? e)),
+        );
+      },
+    );
+  });
+}
+
 async function send(cmd: Extract<WorkerCommand, { type: 'send' }>): Promise<SendResult> {
   const ackHist = new Histogram();
   const errors: Record<string, number> = {};
@@ -201,9 +265,11 @@ async function send(cmd: Extract<WorkerCommand, { type: 'send' }>): Promise<Send
   let ok = 0;
   let outstanding = 0;
   let lastAckAt = 0;
+  let scheduleLagMs = 0;
   const start = nowMs();
   if (cmd.senders.length === 0 || cmd.ratePerSecond <= 0)
     return {
+      scheduleLagMs,
       sent,
       ok,
       errors,
@@ -241,6 +307,9 @@ async function send(cmd: Extract<WorkerCommand, { type: 'send' }>): Promise<Send
     const timer = setInterval(() => {
       const elapsed = nowMs() - start;
       const due = Math.min(cmd.maxCount, Math.floor((elapsed * cmd.ratePerSecond) / 1000) + 1);
+      // The oldest send still owed was due at sent / rate: how late the generator is.
+      if (sent < due && elapsed < cmd.durationMs)
+        scheduleLagMs = Math.max(scheduleLagMs, elapsed - (sent * 1000) / cmd.ratePerSecond);
       while (sent < due && elapsed < cmd.durationMs) fire(sent++);
       if (sent >= cmd.maxCount || elapsed >= cmd.durationMs) {
         clearInterval(timer);
@@ -253,6 +322,7 @@ async function send(cmd: Extract<WorkerCommand, { type: 'send' }>): Promise<Send
   while (outstanding > 0 && nowMs() < drainUntil) await sleep(20);
   if (outstanding > 0) errors.STILL_OUTSTANDING = outstanding;
   return {
+    scheduleLagMs,
     sent,
     ok,
     errors,
@@ -276,7 +346,13 @@ async function failover(
       await sleep(min + Math.random() * (max - min));
       client.spec = { ...client.spec, url: cmd.toUrl };
       try {
-        if (client.sdk) {
+        if (client.cf) {
+          // Resubscribes from the last position seen: the server replays the history since.
+          const old = client.cf;
+          const from = old.streamPositions();
+          old.close();
+          await openCentrifugo(client, cmd.toUrl, 20_000, from);
+        } else if (client.sdk) {
           // The SDK resumes from the last seq it holds and syncs the rest on connect.
           const old = client.sdk;
           const from = new Map(client.spec.channelIds.map((c) => [c, old.lastSeq(c) ?? 0]));
@@ -328,7 +404,8 @@ function collect(): CollectResult {
     received: keepIds ? clients.map((c) => [c.spec.userId, [...c.seen]]) : [],
     duplicates,
     clientErrors,
-    connected: clients.filter((c) => c.raw?.connected || c.sdk?.connected).length,
+    connected: clients.filter((c) => c.raw?.connected || c.sdk?.connected || c.cf?.connected)
+      .length,
     cpuMs: (cpu.user + cpu.system) / 1000,
     eventLoopP99Ms: loopDelay.percentile(99) / 1e6,
     eventLoopMaxMs: loopDelay.max / 1e6,
@@ -353,6 +430,7 @@ function closeAll(): void {
   for (const c of clients) {
     c.sdk?.close();
     c.raw?.close();
+    c.cf?.close();
   }
 }
 

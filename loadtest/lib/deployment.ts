@@ -1,6 +1,7 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import type { Infra } from './infra.js';
 import { COMPILED, ROOT, sleep } from './paths.js';
 import type { ProcessRegistry } from './processes.js';
@@ -8,8 +9,20 @@ import type { ClientSpec } from './protocol.js';
 import { freePort } from './ports.js';
 import { mintTokens, writePopulation, type LoadUser, type Population } from './seed.js';
 
-export type ServerKind = 'signalink' | 'baseline';
-export const SERVER_KINDS: readonly ServerKind[] = ['signalink', 'baseline'];
+/**
+ * Signalink and its peers: vanilla Socket.IO (the transport's limit, persists nothing), the
+ * hand-wired stack (Socket.IO + streams adapter + one INSERT per message) and Centrifugo with
+ * its Redis engine and history.
+ */
+export type ServerKind = 'signalink' | 'vanilla' | 'handwired' | 'centrifugo';
+export const SERVER_KINDS: readonly ServerKind[] = [
+  'signalink',
+  'vanilla',
+  'handwired',
+  'centrifugo',
+];
+/** The kinds whose durable state lives in the run's PostgreSQL. */
+export const USES_POSTGRES: ReadonlySet<ServerKind> = new Set(['signalink', 'handwired']);
 
 export interface ServerNode {
   name: string;
@@ -28,7 +41,7 @@ export interface Deployment {
   nodes: ServerNode[];
   /** The handshake and URL for one user on node `nodeIndex`. */
   client(user: LoadUser, nodeIndex: number): ClientSpec;
-  /** Signalink's database (for per-send statistics); none for the baseline. */
+  /** The database (Signalink, hand-wired), for per-send statistics. */
   databaseName?: string;
   /** The Redis this deployment uses (its own; see Infra.redis). */
   redisUrl: string;
@@ -51,13 +64,13 @@ export interface DeployOptions {
 
 const READY_TIMEOUT_MS = 60_000;
 
-async function waitReady(node: ServerNode): Promise<void> {
+async function waitReady(node: ServerNode, readyPath: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (node.child.exitCode !== null || node.child.signalCode !== null)
       throw new Error(`${node.name} exited before it was ready:\n${node.output()}`);
     try {
-      const res = await fetch(`${node.url}/readyz`);
+      const res = await fetch(`${node.url}${readyPath}`);
       if (res.status === 200) return;
     } catch {
       // not listening yet
@@ -73,6 +86,15 @@ interface NodeFlags {
   cpuProfileDir?: string | undefined;
 }
 
+interface Launch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  /** Path answering 200 once the process is ready. */
+  readyPath: string;
+}
+
 async function startNode(
   registry: ProcessRegistry,
   name: string,
@@ -86,12 +108,21 @@ async function startNode(
     ...(flags.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${flags.cpuProfileDir}`] : []),
     script,
   ];
-  const { child, output } = registry.spawn(name, process.execPath, args, {
+  return launch(registry, name, {
+    command: process.execPath,
+    args,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    port,
+    readyPath: '/readyz',
+  });
+}
+
+async function launch(registry: ProcessRegistry, name: string, l: Launch): Promise<ServerNode> {
+  const { port } = l;
+  const { child, output } = registry.spawn(name, l.command, l.args, {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    ...env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
+    ...l.env,
   });
   // Signalink logs JSON lines (pino); count them by level and message over the whole run,
   // since the output tail mostly shows shutdown.
@@ -126,14 +157,15 @@ async function startNode(
     logCounts: () => ({ ...counts }),
     exited,
   };
-  await waitReady(node);
+  await waitReady(node, l.readyPath);
   return node;
 }
 
 /**
- * Starts `nodeCount` processes of one server kind against the run's PostgreSQL and Redis, and
- * prepares its users: for Signalink a fresh database (migrated by the first node) holding the
- * population, and minted access tokens; for the baseline nothing but the handshake.
+ * Starts `nodeCount` processes of one server kind against the run's PostgreSQL and its own
+ * Redis, and prepares its users: for Signalink a fresh database (migrated by the first node)
+ * holding the population, and minted access tokens; for Centrifugo connection tokens; for the
+ * Socket.IO peers nothing but the handshake (the hand-wired one gets an empty database).
  */
 export async function deploy(
   registry: ProcessRegistry,
@@ -141,42 +173,66 @@ export async function deploy(
   options: DeployOptions,
 ): Promise<Deployment> {
   const prefix = `${options.tag}:`;
+  const redis = infra.redis[options.kind];
+  const common = { kind: options.kind, redisUrl: redis.url, redisPid: redis.pid };
   const nodes: ServerNode[] = [];
-  if (options.kind === 'baseline') {
-    const script = join(COMPILED, 'baseline', 'server.js');
-    for (let i = 0; i < options.nodeCount; i++) {
-      nodes.push(
-        await startNode(
-          registry,
-          `baseline-${i}`,
-          script,
-          { REDIS_URL: infra.redis.baseline.url, REDIS_KEY_PREFIX: prefix },
-          options,
-        ),
-      );
-    }
+  const socketIoPeer = (nodeIndex: number, user: LoadUser): ClientSpec => ({
+    userId: user.id,
+    url: nodes[nodeIndex % nodes.length]!.url,
+    transport: 'socketio',
+    auth: { userId: user.id, channelIds: user.channelIds },
+    channelIds: user.channelIds,
+  });
+
+  if (options.kind === 'vanilla' || options.kind === 'handwired') {
+    const script = join(
+      COMPILED,
+      'baseline',
+      options.kind === 'vanilla' ? 'server.js' : 'handwired.js',
+    );
+    const databaseName = options.kind === 'handwired' ? dbName(options.tag) : undefined;
+    const env: Record<string, string> = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix };
+    if (databaseName) env.DATABASE_URL = await infra.createDatabase(databaseName);
+    for (let i = 0; i < options.nodeCount; i++)
+      nodes.push(await startNode(registry, `${options.kind}-${i}`, script, env, options));
     return {
-      kind: 'baseline',
-      redisUrl: infra.redis.baseline.url,
-      redisPid: infra.redis.baseline.pid,
+      ...common,
+      ...(databaseName ? { databaseName } : {}),
+      nodes,
+      client: (user, nodeIndex) => socketIoPeer(nodeIndex, user),
+    };
+  }
+
+  if (options.kind === 'centrifugo') {
+    const secret = randomBytes(32).toString('hex');
+    for (let i = 0; i < options.nodeCount; i++)
+      nodes.push(
+        await startCentrifugo(registry, `centrifugo-${i}`, { redisUrl: redis.url, prefix, secret }),
+      );
+    const tokens = await mintTokens(secret, options.population.users, 4 * 3600, {
+      centrifugo: true,
+    });
+    return {
+      ...common,
       nodes,
       client: (user, nodeIndex) => ({
         userId: user.id,
-        url: nodes[nodeIndex % nodes.length]!.url,
-        auth: { userId: user.id, channelIds: user.channelIds },
+        url: `${nodes[nodeIndex % nodes.length]!.url.replace(/^http/, 'ws')}/connection/websocket`,
+        transport: 'centrifugo',
+        auth: { token: tokens.get(user.id)! },
         channelIds: user.channelIds,
       }),
     };
   }
 
-  const databaseName = options.tag.replace(/[^a-z0-9_]/g, '_');
+  const databaseName = dbName(options.tag);
   const databaseUrl = await infra.createDatabase(databaseName);
   const secret = randomBytes(32).toString('hex');
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     ROLES: 'api,gateway',
     DATABASE_URL: databaseUrl,
-    REDIS_URL: infra.redis.signalink.url,
+    REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: prefix,
     JWT_SECRET: secret,
     LOG_LEVEL: 'warn',
@@ -185,6 +241,8 @@ export async function deploy(
     MESSAGE_RATE_BURST: '100000',
     CHANNEL_MESSAGE_RATE_PER_SECOND: '100000',
     MAX_CONNECTIONS_PER_USER: '5',
+    // The load clients never reconnect by themselves: nothing may shed them.
+    GATEWAY_REBALANCE_INTERVAL_MS: '0',
     DRAIN_TIMEOUT_MS: '2000',
     ...options.env,
   };
@@ -196,18 +254,82 @@ export async function deploy(
     nodes.push(await startNode(registry, `signalink-${i}`, script, env, options));
   const tokens = await mintTokens(secret, options.population.users);
   return {
-    kind: 'signalink',
+    ...common,
     databaseName,
-    redisUrl: infra.redis.signalink.url,
-    redisPid: infra.redis.signalink.pid,
     nodes,
     client: (user, nodeIndex) => ({
       userId: user.id,
       url: nodes[nodeIndex % nodes.length]!.url,
+      transport: 'socketio',
       auth: { token: tokens.get(user.id)! },
       channelIds: user.channelIds,
     }),
   };
+}
+
+const dbName = (tag: string) => tag.replace(/[^a-z0-9_]/g, '_');
+
+/**
+ * A Centrifugo node: Redis engine (PUB/SUB between nodes, history in Redis streams), one
+ * namespace `chat` where subscribers may publish and every channel keeps a history so a
+ * client that reconnects (to any node) recovers what it missed. Loopback only.
+ */
+async function startCentrifugo(
+  registry: ProcessRegistry,
+  name: string,
+  o: { redisUrl: string; prefix: string; secret: string },
+): Promise<ServerNode> {
+  const port = await freePort();
+  const dir = join(ROOT, '.cache', 'loadtest', 'centrifugo');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, `${name}-${port}.json`);
+  writeFileSync(configFile, JSON.stringify(centrifugoConfig(port, o), null, 2));
+  return launch(registry, name, {
+    command: centrifugoBinary(),
+    args: ['--config', configFile],
+    env: {},
+    port,
+    readyPath: '/health',
+  });
+}
+
+export function centrifugoConfig(
+  port: number,
+  o: { redisUrl: string; prefix: string; secret: string },
+): object {
+  return {
+    http_server: { address: '127.0.0.1', port },
+    log: { level: 'warn' },
+    health: { enabled: true },
+    engine: { type: 'redis', redis: { address: [o.redisUrl], prefix: `${o.prefix}centrifugo` } },
+    client: { token: { hmac_secret_key: o.secret }, allowed_origins: ['*'] },
+    channel: {
+      namespaces: [
+        {
+          name: 'chat',
+          allow_subscribe_for_client: true,
+          allow_publish_for_subscriber: true,
+          history_size: 10_000,
+          history_ttl: '600s',
+          force_recovery: true,
+        },
+      ],
+    },
+  };
+}
+
+let centrifugoPath: string | undefined;
+
+/** The binary that scripts/tools/centrifugo.sh builds (from the Go module proxy) or has cached. */
+export function centrifugoBinary(): string {
+  if (!centrifugoPath) {
+    const out = execFileSync('bash', [join(ROOT, 'scripts', 'tools', 'centrifugo.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    centrifugoPath = join(out.trim().split('\n').pop()!, 'centrifugo');
+  }
+  return centrifugoPath;
 }
 
 /** SIGKILLs a node (the crash scenario) and waits until it is gone. */

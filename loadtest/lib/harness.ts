@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   deploy,
   undeploy,
+  USES_POSTGRES,
   type DeployOptions,
   type Deployment,
   type ServerKind,
@@ -24,6 +25,11 @@ export interface ScenarioContext {
   /** Where servers write V8 CPU profiles (`--cpu-prof`), if profiling. */
   profileDir: string | undefined;
   log(message: string): void;
+  /**
+   * Called before each measurement (a scenario, a repetition): with `--wait-quiet` it waits
+   * until the machine's load is low; either way the machine's load is recorded.
+   */
+  beforeMeasuring(what: string): Promise<void>;
 }
 
 export type PerServer<R> = Partial<Record<ServerKind, R>>;
@@ -136,7 +142,7 @@ export const inTurn = <T>(items: T[], round: number): T[] =>
 /** CPU use per process group over an interval, in percent of one core. */
 export interface CpuUsage {
   gateways: number[];
-  /** NaN for the baseline, which does not use PostgreSQL. */
+  /** NaN for the peers that do not use PostgreSQL. */
   postgres: number;
   redis: number;
   loadWorkers: number;
@@ -158,7 +164,7 @@ export class CpuMeter {
   }
 
   private read(): number[] {
-    const usesPostgres = this.deployment.kind === 'signalink' && this.infra.postgresPid;
+    const usesPostgres = USES_POSTGRES.has(this.deployment.kind) && this.infra.postgresPid;
     return [
       ...this.deployment.nodes.map((n) => cpuSeconds(n.pid)),
       usesPostgres ? treeCpuSeconds(this.infra.postgresPid!) : NaN,

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import knexFactory from 'knex';
-import type { ServerKind } from './deployment.js';
+import { SERVER_KINDS, type ServerKind } from './deployment.js';
 import { ROOT, sleep } from './paths.js';
 import { freePort } from './ports.js';
 import type { ProcessRegistry } from './processes.js';
@@ -25,7 +25,7 @@ export interface Infra {
   adminUrl: string;
   postgresPid: number | undefined;
   /**
-   * One Redis per server kind, so that while both are deployed (interleaved scenarios) each
+   * One Redis per server kind, so that while all are deployed (interleaved scenarios) each
    * one's Redis CPU and command counts are its own.
    */
   redis: Record<ServerKind, RedisServer>;
@@ -50,14 +50,17 @@ export async function startInfra(registry: ProcessRegistry): Promise<Infra> {
   for (const { name, pid } of servers.pids) registry.note(name, pid);
   const adminUrl = servers.env.DATABASE_URL!;
   const redisUrl = servers.env.REDIS_URL!;
-  let baselineRedis: RedisServer;
+  const redis = {
+    signalink: { url: redisUrl, pid: servers.pids.find((p) => p.name === 'redis')?.pid },
+  } as Record<ServerKind, RedisServer>;
   try {
-    baselineRedis = await startRedis(registry);
+    for (const kind of SERVER_KINDS)
+      if (kind !== 'signalink') redis[kind] = await startRedis(registry, kind);
   } catch (err) {
     await servers.stop();
     throw err;
   }
-  for (const url of [adminUrl, redisUrl, baselineRedis.url]) {
+  for (const url of [adminUrl, ...Object.values(redis).map((r) => r.url)]) {
     const host = new URL(url).hostname;
     if (host !== '127.0.0.1' && host !== 'localhost')
       throw new Error(`refusing to load-test a non-loopback server: ${url}`);
@@ -65,10 +68,7 @@ export async function startInfra(registry: ProcessRegistry): Promise<Infra> {
   return {
     adminUrl,
     postgresPid: servers.pids.find((p) => p.name === 'postgres')?.pid,
-    redis: {
-      signalink: { url: redisUrl, pid: servers.pids.find((p) => p.name === 'redis')?.pid },
-      baseline: baselineRedis,
-    },
+    redis,
     createDatabase: async (name) => {
       const admin = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
       try {
@@ -84,11 +84,11 @@ export async function startInfra(registry: ProcessRegistry): Promise<Infra> {
   };
 }
 
-/** A second throw-away Redis (the baseline's), started the way scripts/test-servers.mjs does. */
-async function startRedis(registry: ProcessRegistry): Promise<RedisServer> {
+/** Another throw-away Redis (a peer's), started the way scripts/test-servers.mjs does. */
+async function startRedis(registry: ProcessRegistry, kind: ServerKind): Promise<RedisServer> {
   const port = await freePort();
   const { child } = registry.spawn(
-    'redis-baseline',
+    `redis-${kind}`,
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { PATH: process.env.PATH },

@@ -1,10 +1,17 @@
 import type { HistogramData } from './histogram.js';
 
+/** How a client talks to its server: Socket.IO events, or Centrifugo's client protocol. */
+export type Transport = 'socketio' | 'centrifugo';
+
 /** One simulated user's connection, as the orchestrator hands it to a worker. */
 export interface ClientSpec {
   userId: string;
   url: string;
-  /** Handshake `auth`: `{token}` for Signalink, `{userId, channelIds}` for the baseline. */
+  transport: Transport;
+  /**
+   * Handshake `auth`: `{token}` for Signalink and Centrifugo (a connection JWT), `{userId,
+   * channelIds}` for the Socket.IO peers.
+   */
   auth: Record<string, unknown>;
   channelIds: string[];
 }
@@ -72,6 +79,8 @@ export interface AckedMessage {
 }
 
 export interface SendResult {
+  /** How far behind its open-loop schedule the worker fell at worst (a busy generator). */
+  scheduleLagMs: number;
   sent: number;
   ok: number;
   errors: Record<string, number>;

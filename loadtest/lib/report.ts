@@ -1,3 +1,4 @@
+import { SERVER_KINDS, type ServerKind } from './deployment.js';
 import type { Summary } from './histogram.js';
 
 export interface Table {
@@ -9,8 +10,8 @@ export interface Table {
 export interface TargetCheck {
   scenario: string;
   target: string;
-  signalink: string;
-  baseline: string;
+  /** What each server measured, as shown in the table. */
+  values: Partial<Record<ServerKind, string>>;
   /** null when it could not be judged (a server was not run, or produced no data). */
   met: boolean | null;
   detail: string;
@@ -46,12 +47,11 @@ export function renderTable(table: Table): string {
 export function targetsTable(checks: TargetCheck[]): Table {
   return {
     title: 'Targets',
-    columns: ['scenario', 'target', 'signalink', 'baseline', 'met', 'detail'],
+    columns: ['scenario', 'target', ...SERVER_KINDS, 'met', 'detail'],
     rows: checks.map((c) => [
       c.scenario,
       c.target,
-      c.signalink,
-      c.baseline,
+      ...SERVER_KINDS.map((k) => c.values[k] ?? '-'),
       c.met === null ? 'n/a' : c.met ? 'yes' : 'NO',
       c.detail,
     ]),

@@ -81,20 +81,27 @@ export async function writePopulation(databaseUrl: string, population: Populatio
   }
 }
 
-/** Mints access tokens exactly as services/core/auth/access-tokens.ts issues them. */
+/**
+ * Mints access tokens exactly as services/core/auth/access-tokens.ts issues them, or (with
+ * `centrifugo`) Centrifugo connection tokens: the user id as `sub`, an expiry, nothing else.
+ */
 export async function mintTokens(
   secret: string,
   users: LoadUser[],
   ttlSeconds = 4 * 3600,
+  options: { centrifugo?: boolean } = {},
 ): Promise<Map<string, string>> {
   const key = new TextEncoder().encode(secret);
   const tokens = new Map<string, string>();
   for (const u of users) {
-    const token = await new SignJWT({ username: u.username, sid: randomUUID(), typ: 'access' })
+    const jwt = options.centrifugo
+      ? new SignJWT({})
+      : new SignJWT({ username: u.username, sid: randomUUID(), typ: 'access' })
+          .setIssuer('signalink')
+          .setAudience('signalink');
+    const token = await jwt
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(u.id)
-      .setIssuer('signalink')
-      .setAudience('signalink')
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds}s`)
       .sign(key);

@@ -4,19 +4,27 @@ export interface Sizes {
   workers: number;
   idle: { steps: number[]; settleMs: number; connectConcurrency: number };
   fanout: {
-    members: number;
+    /** Channel sizes measured one after the other (the issue's target is at 1,000). */
+    members: number[];
+    /** Messages per size, at ratePerSecond, except that deliveries/s are capped (below). */
     messages: number;
     warmup: number;
     ratePerSecond: number;
+    /** Lower the rate for big channels so deliveries/s stay under this (generator capacity). */
+    maxDeliveriesPerSecond: number;
     /** The messages are sent in this many rounds, alternating between the servers. */
     rounds: number;
   };
   throughput: {
     channels: number;
-    rates: number[];
+    /** First offered rate; the ramp grows ×1.5 until a step fails, then bisects. */
+    start: number;
     stepMs: number;
-    /** The ramp stops after a step whose ack p99 exceeds this (the server is past saturation). */
-    stopAboveP99Ms: number;
+    /** Gateway (node) counts to measure, each with `repetitions` fresh deployments. */
+    nodes: number[];
+    repetitions: number;
+    warmupRate: number;
+    warmupMs: number;
   };
   crash: {
     channels: number;
@@ -39,14 +47,23 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
     name: 'full',
     workers: 4,
     idle: { steps: [5000, 10000], settleMs: 8000, connectConcurrency: 25 },
-    fanout: { members: 1000, messages: 300, warmup: 20, ratePerSecond: 10, rounds: 6 },
+    fanout: {
+      members: [1000],
+      messages: 300,
+      warmup: 20,
+      ratePerSecond: 10,
+      maxDeliveriesPerSecond: 10_000,
+      rounds: 6,
+    },
+    // The issue's outside run: 100 four-member channels spread across two nodes each.
     throughput: {
-      channels: 500,
-      rates: [
-        50, 100, 200, 300, 400, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000,
-      ],
+      channels: 100,
+      start: 100,
       stepMs: 10_000,
-      stopAboveP99Ms: 1000,
+      nodes: [2],
+      repetitions: 3,
+      warmupRate: 200,
+      warmupMs: 5000,
     },
     crash: {
       channels: 20,
@@ -56,14 +73,29 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
       killAtMs: 8000,
       reconnectDelayMs: [500, 1500],
     },
-    timeoutMs: 90 * 60_000,
+    timeoutMs: 240 * 60_000,
   },
   small: {
     name: 'small',
     workers: 2,
     idle: { steps: [200, 400], settleMs: 3000, connectConcurrency: 10 },
-    fanout: { members: 100, messages: 40, warmup: 5, ratePerSecond: 10, rounds: 4 },
-    throughput: { channels: 50, rates: [50, 100, 200], stepMs: 4000, stopAboveP99Ms: 1000 },
+    fanout: {
+      members: [100],
+      messages: 40,
+      warmup: 5,
+      ratePerSecond: 10,
+      maxDeliveriesPerSecond: 10_000,
+      rounds: 4,
+    },
+    throughput: {
+      channels: 25,
+      start: 100,
+      stepMs: 3000,
+      nodes: [2],
+      repetitions: 1,
+      warmupRate: 100,
+      warmupMs: 2000,
+    },
     crash: {
       channels: 5,
       membersPerChannel: 6,
@@ -72,6 +104,6 @@ export const SIZES: Record<Sizes['name'], Sizes> = {
       killAtMs: 3000,
       reconnectDelayMs: [500, 1500],
     },
-    timeoutMs: 15 * 60_000,
+    timeoutMs: 30 * 60_000,
   },
 };
