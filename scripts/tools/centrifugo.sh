@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ci: skip (only the benchmarks in loadtest/ use it)
 # Centrifugo v6 (github.com/centrifugal/centrifugo, Apache-2.0): a real-time messaging server,
 # the benchmark's strongest open peer (loadtest/, docs/benchmarks.md), run with its Redis engine
 # and channel history. Built with the Go toolchain from the Go module proxy.
