@@ -111,7 +111,7 @@ export const EXPERIMENTS: Experiment[] = [
     description:
       'load on two gateways, then a third one starts and joins the HAProxy pool (rebalancing)',
     recovery:
-      'connections converged (every gateway within the rebalancing band), all clients connected, a probe message delivered live',
+      'no gateway would shed another connection by the gateways’ own rule, all clients connected, a probe message delivered live',
     initialGateways: 2,
     load: { users: 45, channels: 15, durationS: 45 },
     recoveryTimeoutMs: 120_000,

@@ -63,9 +63,8 @@ export class Probe {
           email: `${username}@example.test`,
           password: 'chaos probe password',
         });
-        return res.status === 201
-          ? { id: res.body.user.id as string, token: res.body.accessToken as string }
-          : undefined;
+        if (res.status !== 201) throw new Error(`register answered ${res.status}`);
+        return { id: res.body.user.id as string, token: res.body.accessToken as string };
       });
     const sender = await register('sender');
     const receiver = await register('receiver');
@@ -80,7 +79,8 @@ export class Probe {
         },
         sender.token,
       );
-      return res.status === 201 ? (res.body.id as string) : undefined;
+      if (res.status !== 201) throw new Error(`POST /channels answered ${res.status}`);
+      return res.body.id as string;
     });
     const probe = new Probe(url, sender.token, receiver.token, channelId);
     probe.open();
