@@ -41,6 +41,12 @@ export function createGatewayMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    deliveryLatency: new Histogram({
+      name: 'signalink_gateway_delivery_seconds',
+      help: 'Time from a message being stored (its createdAt) to this gateway handing it to its local sockets',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
     eventErrors: new Counter({
       name: 'signalink_gateway_event_errors_total',
       help: 'Client events answered with an error, by event and error code',

@@ -84,6 +84,12 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       const listeners = io.of('/').adapter.rooms.get(room)?.size ?? 0;
       for (const m of messages) io.local.to(room).emit('message.new', m);
       metrics.messagesDelivered.inc(listeners * messages.length);
+      if (listeners > 0) {
+        // Clocks of pods differ a little; a message never arrives before it was stored.
+        const now = Date.now();
+        for (const m of messages)
+          metrics.deliveryLatency.observe(Math.max(0, now - Date.parse(m.createdAt)) / 1000);
+      }
     },
     fetchHead: async (channelId) => (await ctx.messages.heads([channelId]))[0]?.lastSeq ?? 0,
     fetchRange: (channelId, afterSeq, beforeSeq) =>

@@ -67,7 +67,7 @@ function kedaQuery(): string {
     apis: allApis(true),
   } as unknown as DesiredContext;
   const scaled = autoscalers(ctx).find(
-    (o) => o.kind === 'ScaledObject' && o.metadata.name === `${CTX.name}-gateway`,
+    (o) => o.kind === 'ScaledObject' && o.metadata?.name === `${CTX.name}-gateway`,
   ) as { spec: { triggers: { metadata: { query: string } }[] } } | undefined;
   if (!scaled) throw new Error('the operator rendered no gateway ScaledObject');
   return scaled.spec.triggers[0]!.metadata.query;

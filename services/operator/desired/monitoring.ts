@@ -275,6 +275,14 @@ export function dashboardPanels(ctx: Pick<DesiredContext, 'name' | 'namespace'>)
       exprs: [0.5, 0.95, 0.99].map((q) => ({ expr: ackQuantile(q), legend: `p${q * 100}` })),
     },
     {
+      title: 'Delivery latency (stored to sockets)',
+      unit: 's',
+      exprs: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(signalink_gateway_delivery_seconds_bucket${s()}[5m])))`,
+        legend: `p${q * 100}`,
+      })),
+    },
+    {
       title: 'Gap fills and stream overruns',
       unit: 'short',
       exprs: [

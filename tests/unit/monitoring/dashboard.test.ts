@@ -29,6 +29,7 @@ test('what an on-call engineer looks for first is on it', () => {
     'Connections in total',
     'Messages sent per second',
     'Send acknowledgement latency',
+    'Delivery latency (stored to sockets)',
     'Gap fills and stream overruns',
     'Outbox backlog and oldest row',
     'Relay publish lag (p99)',
