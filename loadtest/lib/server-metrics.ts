@@ -10,6 +10,9 @@ export interface ServerSample {
   sendBuckets: Map<string, number>;
   gapFills: number;
   overruns: number;
+  /** Group commit: batches written and the sends in them (signalink_send_batch_messages). */
+  batches: number;
+  batchedSends: number;
   /**
    * Event-loop delay since the previous scrape (prom-client resets its monitor on every
    * collection), worst node: p99 and max in ms.
@@ -28,6 +31,8 @@ export interface ServerStats {
   /** Messages read back from PostgreSQL because a broadcast arrived late or never. */
   gapFills: number;
   overruns: number;
+  /** Mean sends per group-commit batch. */
+  sendsPerBatch: number;
   /** Worst gateway event-loop delay over the interval, ms. */
   loopP99Ms: number;
   loopMaxMs: number;
@@ -50,6 +55,8 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     sendBuckets: new Map(),
     gapFills: 0,
     overruns: 0,
+    batches: 0,
+    batchedSends: 0,
     loopP99Ms: 0,
     loopMaxMs: 0,
   };
@@ -64,6 +71,9 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     else if (line.startsWith('signalink_gateway_gap_fills_total')) sample.gapFills = value(line);
     else if (line.startsWith('signalink_gateway_adapter_overruns_total'))
       sample.overruns = value(line);
+    else if (line.startsWith('signalink_send_batch_messages_count')) sample.batches = value(line);
+    else if (line.startsWith('signalink_send_batch_messages_sum'))
+      sample.batchedSends = value(line);
     else if (line.startsWith('nodejs_eventloop_lag_p99_seconds'))
       sample.loopP99Ms = value(line) * 1000;
     else if (line.startsWith('nodejs_eventloop_lag_max_seconds'))
@@ -84,6 +94,8 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | unde
     sendBuckets: new Map(),
     gapFills: 0,
     overruns: 0,
+    batches: 0,
+    batchedSends: 0,
     loopP99Ms: 0,
     loopMaxMs: 0,
   };
@@ -94,6 +106,8 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | unde
     total.sendSumSeconds += s.sendSumSeconds;
     total.gapFills += s.gapFills;
     total.overruns += s.overruns;
+    total.batches += s.batches;
+    total.batchedSends += s.batchedSends;
     for (const [le, n] of s.sendBuckets)
       total.sendBuckets.set(le, (total.sendBuckets.get(le) ?? 0) + n);
   }
@@ -123,6 +137,8 @@ export function serverDelta(
     sendP99LeMs: sends > 0 ? bucketAt(99) : NaN,
     gapFills: after.gapFills - before.gapFills,
     overruns: after.overruns - before.overruns,
+    sendsPerBatch:
+      (after.batchedSends - before.batchedSends) / Math.max(1, after.batches - before.batches),
     loopP99Ms: after.loopP99Ms,
     loopMaxMs: after.loopMaxMs,
   };
@@ -130,5 +146,5 @@ export function serverDelta(
 
 export const serverText = (s: ServerStats | undefined): string =>
   s
-    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
+    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; ${Number.isFinite(s.sendsPerBatch) ? s.sendsPerBatch.toFixed(2) : '-'} sends/batch; gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
     : '-';

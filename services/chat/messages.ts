@@ -19,13 +19,7 @@ import {
   type OutboxWakeup,
 } from './outbox.js';
 import { canDeleteMessage, canEditMessage, planPage, trimPage } from './rules.js';
-import {
-  SendWriter,
-  sendRequestBytes,
-  type SendRequest,
-  type SendRow,
-  type SendStatus,
-} from './send-writer.js';
+import { SendWriter, sendRequestBytes, type SendRequest, type SendStatus } from './send-writer.js';
 
 export interface SendInput {
   channelId: string;
@@ -61,6 +55,12 @@ export function checkContent(content: string): void {
   }
 }
 
+/** A send as its batch wrote it: the status, and the message when there is one. */
+interface WrittenSend {
+  status: SendStatus;
+  message: Message | undefined;
+}
+
 export interface SendOptions {
   /**
    * The caller already knows the sender belongs to the channel (a socket in the channel's
@@ -85,7 +85,7 @@ export interface MessageServiceOptions {
 
 export class MessageService {
   /** Every send, REST or socket, goes through this one per-process group commit. */
-  private readonly sends: GroupCommit<SendRequest, SendRow>;
+  private readonly sends: GroupCommit<SendRequest, WrittenSend>;
 
   constructor(
     private readonly db: Knex,
@@ -110,16 +110,21 @@ export class MessageService {
   private async writeSends(
     writer: SendWriter,
     requests: SendRequest[],
-  ): Promise<Outcome<SendRow>[]> {
+  ): Promise<Outcome<WrittenSend>[]> {
     const outcomes = await writer.write(requests);
     let created = false;
-    for (const o of outcomes) {
-      if (!o.ok || o.value.status !== 'created') continue;
-      if (!created) this.outboxWakeup.poke();
-      created = true;
-      this.fanout.messageCreated(toMessage(o.value));
-    }
-    return outcomes;
+    return outcomes.map((o): Outcome<WrittenSend> => {
+      if (!o.ok) return o;
+      const { status } = o.value;
+      const message =
+        status === 'created' || status === 'duplicate' ? toMessage(o.value) : undefined;
+      if (status === 'created') {
+        if (!created) this.outboxWakeup.poke();
+        created = true;
+        this.fanout.messageCreated(message!);
+      }
+      return { ok: true, value: { status, message } };
+    });
   }
 
   /** Writes the sends already accepted and refuses new ones (shutdown). */
@@ -181,9 +186,9 @@ export class MessageService {
       if (original) return { message: original, created: false };
       throw err;
     }
-    let row: SendRow;
+    let written: WrittenSend;
     try {
-      row = await this.sends.submit({
+      written = await this.sends.submit({
         senderId,
         channelId: input.channelId,
         clientMsgId: input.clientMsgId,
@@ -195,7 +200,7 @@ export class MessageService {
         throw new AppError('UNAVAILABLE', 'the server is shutting down; send again');
       throw err;
     }
-    return answer(row.status, row);
+    return answer(written);
   }
 
   async page(
@@ -386,11 +391,11 @@ export class MessageService {
 }
 
 /** A send's answer from its row's status: the message, or the error only this send gets. */
-function answer(status: SendStatus, row: SendRow): SendResult {
+function answer({ status, message }: WrittenSend): SendResult {
   switch (status) {
     case 'created':
     case 'duplicate':
-      return { message: toMessage(row), created: status === 'created' };
+      return { message: message!, created: status === 'created' };
     case 'forbidden':
       throw new AppError('FORBIDDEN', 'join the channel first');
     case 'bad_reply':

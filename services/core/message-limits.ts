@@ -1,6 +1,5 @@
 import type { Redis } from './redis.js';
-import type { SharedWindows } from './shared-windows.js';
-import { type SyncItem, type Verdict } from './shared-windows.js';
+import type { SharedWindows, SyncItem, Verdict } from './shared-windows.js';
 
 /**
  * Adds to fixed-window counters in Redis and reads their totals and time left, all keys in one
