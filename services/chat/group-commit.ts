@@ -19,6 +19,11 @@ export interface GroupCommitLimits {
   maxWaitMs: number;
   /** Batches written at the same time (each holds a database connection). */
   maxInFlight: number;
+  /**
+   * Items waiting (not yet written) beyond which new ones are refused at once: under overload
+   * a quick retryable refusal beats a queue that grows without bound. Default 16 × maxItems.
+   */
+  maxQueued?: number;
 }
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -46,6 +51,13 @@ export class GroupCommitClosedError extends Error {
   }
 }
 
+export class GroupCommitBusyError extends Error {
+  constructor(readonly queued: number) {
+    super(`${queued} items are already waiting to be written`);
+    this.name = 'GroupCommitBusyError';
+  }
+}
+
 export class GroupCommit<T, R> {
   private open: Batch<T, R> = { entries: [], bytes: 0 };
   /** Full or timed-out batches waiting for a free write slot, oldest first. */
@@ -54,6 +66,8 @@ export class GroupCommit<T, R> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private waiting = 0;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly limits: GroupCommitLimits,
@@ -61,7 +75,8 @@ export class GroupCommit<T, R> {
     private readonly sizeOf: (item: T) => number,
     private readonly hooks: GroupCommitHooks = {},
   ) {
-    for (const [name, value] of Object.entries(limits)) {
+    this.maxQueued = limits.maxQueued ?? 16 * limits.maxItems;
+    for (const [name, value] of Object.entries({ ...limits, maxQueued: this.maxQueued })) {
       const min = name === 'maxWaitMs' ? 0 : 1;
       if (!Number.isFinite(value) || value < min)
         throw new RangeError(`${name} must be a number ≥ ${min}, got ${value}`);
@@ -71,12 +86,15 @@ export class GroupCommit<T, R> {
   /** Resolves with the item's outcome once the batch holding it has been written. */
   submit(item: T): Promise<R> {
     if (this.closed) return Promise.reject(new GroupCommitClosedError());
+    if (this.waiting >= this.maxQueued)
+      return Promise.reject(new GroupCommitBusyError(this.waiting));
     const size = this.sizeOf(item);
     return new Promise<R>((resolve, reject) => {
       if (this.open.entries.length > 0 && this.open.bytes + size > this.limits.maxBytes)
         this.seal();
       this.open.entries.push({ item, resolve, reject });
       this.open.bytes += size;
+      this.waiting += 1;
       if (this.inFlight === 0 && this.sealed.length === 0) this.seal();
       else if (
         this.open.entries.length >= this.limits.maxItems ||
@@ -89,7 +107,7 @@ export class GroupCommit<T, R> {
 
   /** Items accepted and not yet handed to a write. */
   get queued(): number {
-    return this.open.entries.length + this.sealed.reduce((n, b) => n + b.entries.length, 0);
+    return this.waiting;
   }
 
   /** Batches being written now. */
@@ -126,6 +144,7 @@ export class GroupCommit<T, R> {
 
   private async run(batch: Batch<T, R>): Promise<void> {
     this.inFlight += 1;
+    this.waiting -= batch.entries.length;
     const started = performance.now();
     const items = batch.entries.map((e) => e.item);
     try {

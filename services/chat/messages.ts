@@ -5,6 +5,7 @@ import { requireMember } from './access.js';
 import type { ChatFanout } from './fanout.js';
 import {
   GroupCommit,
+  GroupCommitBusyError,
   GroupCommitClosedError,
   type GroupCommitHooks,
   type GroupCommitLimits,
@@ -198,6 +199,8 @@ export class MessageService {
     } catch (err) {
       if (err instanceof GroupCommitClosedError)
         throw new AppError('UNAVAILABLE', 'the server is shutting down; send again');
+      if (err instanceof GroupCommitBusyError)
+        throw new AppError('UNAVAILABLE', 'too many sends are waiting to be written; send again');
       throw err;
     }
     return answer(written);

@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import {
   GroupCommit,
+  GroupCommitBusyError,
   GroupCommitClosedError,
   type GroupCommitLimits,
   type Outcome,
@@ -244,6 +245,8 @@ test('property: any arrival pattern keeps every bound, every answer and submissi
         maxBytes: fc.integer({ min: 20, max: 200 }),
         maxWaitMs: fc.integer({ min: 0, max: 20 }),
         maxInFlight: fc.integer({ min: 1, max: 3 }),
+        // Refusals under backlog have their own test.
+        maxQueued: fc.constant(10_000),
       }),
       // Each step: wait some ms, submit a send of some size, maybe finish the oldest write.
       fc.array(
@@ -302,4 +305,23 @@ test('property: any arrival pattern keeps every bound, every answer and submissi
     ),
     { numRuns: 150 },
   );
+});
+
+test('past maxQueued waiting sends, new ones are refused at once (retryable) until the backlog drains', async () => {
+  const { gc, batches, submit } = harness({ maxItems: 2, maxQueued: 3, maxInFlight: 1 });
+  submit(); // written at once: not waiting
+  const waiting = [submit(), submit(), submit()];
+  const refused = submit();
+  const r = await refused.result;
+  expect(r.ok === false && r.error).toBeInstanceOf(GroupCommitBusyError);
+  expect(gc.queued).toBe(3);
+  batches[0]!.finish();
+  await flushMicrotasks();
+  // [2, 3] is being written, [4] waits: room again.
+  expect(gc.queued).toBe(1);
+  const later = submit();
+  batches[1]!.finish();
+  await flushMicrotasks();
+  batches[2]!.finish();
+  for (const s of [...waiting, later]) expect((await s.result).ok).toBe(true);
 });
