@@ -61,7 +61,7 @@ export async function runChaosCommand(argv: string[], io: ChaosIo): Promise<numb
 export async function runLocalExperiments(
   names: string[],
   io: ChaosIo,
-  registry = new ProcessRegistry(join(ROOT, '.cache/chaos/pids')),
+  registry = new ProcessRegistry(process.env.CHAOS_PID_FILE ?? join(ROOT, '.cache/chaos/pids')),
 ): Promise<ExperimentResult[]> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = join(ROOT, '.cache/chaos/runs', stamp);

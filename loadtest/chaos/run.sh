@@ -17,7 +17,10 @@ if [ "${CHAOS_SKIP_BUILD:-0}" != 1 ] || [ ! -f .cache/loadtest/loadtest/chaos/ma
   npx tsc -p loadtest/chaos/tsconfig.json || { echo "[chaos] compiling loadtest/chaos failed" >&2; exit 1; }
 fi
 
-PID_FILE=.cache/chaos/pids
+# One pid file per invocation, so that two runs at once never sweep each other's processes.
+mkdir -p .cache/chaos
+PID_FILE=".cache/chaos/pids.$$"
+export CHAOS_PID_FILE="$PID_FILE"
 sweep() {
   [ -f "$PID_FILE" ] || return 0
   while read -r pid name; do
@@ -28,6 +31,7 @@ sweep() {
     echo "[chaos] killing leftover $name ($pid)" >&2
     kill -9 "$pid" 2>/dev/null
   done <"$PID_FILE"
+  rm -f "$PID_FILE"
   return 0
 }
 [ "$listing" = 1 ] || trap sweep EXIT

@@ -234,7 +234,14 @@ export async function deploy(
     registry,
     gateways.map((g) => ({ name: g.name, port: g.port })),
   );
-  const db = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 3 } });
+  // knex logs pool errors (PostgreSQL restarting) on stdout, where only verdicts belong.
+  const toStderr = (m: unknown) => process.stderr.write(`[knex] ${String(m)}\n`);
+  const db = knexFactory({
+    client: 'pg',
+    connection: databaseUrl,
+    pool: { min: 0, max: 3 },
+    log: { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr },
+  });
   const all = [...gateways, relay, analytics, notifier];
   const deployment: Deployment = {
     url: haproxy.url,
