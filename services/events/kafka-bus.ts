@@ -22,6 +22,7 @@ import {
 } from './bus.js';
 import type { BusMetrics } from './metrics.js';
 import { trackedSockets } from './kafka-sockets.js';
+import { partitionBatches } from './kafka-partitions.js';
 import { ensureTopics, type TopicSettings } from './kafka-topics.js';
 import { sleep } from './wakeup.js';
 
@@ -68,7 +69,8 @@ export class KafkaEventBus implements EventBus {
   private closed = false;
   private readonly sockets = trackedSockets();
   private readonly subscriptions = new Set<KafkaSubscription>();
-  private topicsReady: Promise<void> | undefined;
+  /** Partition counts of the physical topics, once they are ready. */
+  private topicsReady: Promise<Map<string, number>> | undefined;
 
   constructor(readonly options: KafkaBusOptions) {
     this.kafka = new KafkaClient({
@@ -97,17 +99,17 @@ export class KafkaEventBus implements EventBus {
    * Creates or checks the contract's topics once per process, before the first publish or
    * subscription; a failure (brokers down) is retried by the next caller.
    */
-  prepare(): Promise<void> {
-    return this.ensureTopics();
+  async prepare(): Promise<void> {
+    await this.ensureTopics();
   }
 
-  ensureTopics(): Promise<void> {
+  ensureTopics(): Promise<Map<string, number>> {
     this.topicsReady ??= (async () => {
       const { logicalNames, ...settings } = this.options.topics;
       const admin = this.kafka.admin({ retry: { retries: 3, initialRetryTime: 300 } });
       await admin.connect();
       try {
-        await ensureTopics(
+        return await ensureTopics(
           admin,
           { ...settings, names: logicalNames.map((t) => this.physical(t)) },
           this.options.log,
@@ -169,23 +171,30 @@ export class KafkaEventBus implements EventBus {
 
   async publish(events: OutgoingEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const byTopic = new Map<string, { key: string; value: string }[]>();
-    for (const e of events) {
-      const list = byTopic.get(e.topic) ?? [];
-      list.push({ key: e.key, value: e.value });
-      byTopic.set(e.topic, list);
-    }
     const pending = this.connectedProducer();
     try {
       const producer = await pending;
-      await producer.sendBatch({
-        acks: -1,
-        timeout: 30_000,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({
-          topic: this.physical(topic),
-          messages,
-        })),
-      });
+      const batches = partitionBatches(
+        events.map((e) => ({ topic: this.physical(e.topic), key: e.key, value: e.value })),
+        await this.ensureTopics(),
+      );
+      // One send per partition (see kafka-partitions.ts for why not one sendBatch); sends to
+      // one broker still go one at a time (maxInFlightRequests), each partition in order.
+      // Every send settles before a failure is reported, so the producer is never discarded
+      // under a request still in flight; the caller retries the whole batch (consumers drop
+      // the partitions that did get through by eventId).
+      const results = await Promise.allSettled(
+        batches.map((b) =>
+          producer.send({
+            topic: b.topic,
+            acks: -1,
+            timeout: 30_000,
+            messages: b.messages.map((m) => ({ ...m, partition: b.partition })),
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (err) {
       this.discardProducer(pending);
       throw err;
@@ -197,8 +206,9 @@ export class KafkaEventBus implements EventBus {
           () => {},
         );
     }
-    for (const [topic, messages] of byTopic)
-      this.options.metrics.published.inc({ topic }, messages.length);
+    const perTopic = new Map<string, number>();
+    for (const e of events) perTopic.set(e.topic, (perTopic.get(e.topic) ?? 0) + 1);
+    for (const [topic, n] of perTopic) this.options.metrics.published.inc({ topic }, n);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

@@ -35,15 +35,18 @@ export function topicsToCreate(
     .map((topic) => ({ topic, numPartitions: settings.partitions, replicationFactor }));
 }
 
-/** Creates (or checks) the topics; throws when they cannot be made ready. */
+/**
+ * Creates (or checks) the topics and returns how many partitions each has; throws when they
+ * cannot be made ready.
+ */
 export async function ensureTopics(
   admin: Admin,
   settings: TopicSettings,
   log: Logger,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const existing = new Set(await admin.listTopics());
   const missing = settings.names.filter((n) => !existing.has(n));
-  if (missing.length === 0) return warnAboutPartitions(admin, settings, log);
+  if (missing.length === 0) return partitionCounts(admin, settings, log);
   if (!settings.create) throw new MissingTopicsError(missing);
   const { brokers } = await admin.describeCluster();
   const plan = topicsToCreate(settings, existing, brokers.length);
@@ -59,19 +62,27 @@ export async function ensureTopics(
       },
       'created Kafka topics',
     );
+  return partitionCounts(admin, settings, log);
 }
 
-/** A topic with fewer partitions than configured works but spreads load less; say so once. */
-async function warnAboutPartitions(
+/**
+ * The topics' partition counts, read once per process: partitions added later are used after a
+ * restart. A topic with fewer partitions than configured works but spreads load less; say so.
+ */
+async function partitionCounts(
   admin: Admin,
   settings: TopicSettings,
   log: Logger,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const { topics } = await admin.fetchTopicMetadata({ topics: settings.names });
-  for (const t of topics)
+  const counts = new Map<string, number>();
+  for (const t of topics) {
+    counts.set(t.name, t.partitions.length);
     if (t.partitions.length < settings.partitions)
       log.warn(
         { topic: t.name, partitions: t.partitions.length, configured: settings.partitions },
         'Kafka topic has fewer partitions than KAFKA_TOPIC_PARTITIONS (left as it is)',
       );
+  }
+  return counts;
 }

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { Registry } from 'prom-client';
 import { startKafkaCluster, type KafkaCluster } from '../../../scripts/kafka-cluster.mjs';
+import { createLogger } from '../../../services/core/logger.js';
+import { KafkaEventBus } from '../../../services/events/kafka-bus.js';
+import { partitionOf } from '../../../services/events/kafka-partitions.js';
+import { createBusMetrics } from '../../../services/events/metrics.js';
 import { startTestApp, type TestApp } from '../../support/app.js';
 import { requiredEnv } from '../../support/env.js';
 import { ApiClient, registerUser, type TestUser } from '../../support/http-client.js';
@@ -395,6 +400,103 @@ test(
       if (!victim.running) await victim.start();
       await tail.stop();
       await p.stop();
+    }
+  },
+  TEST_MS,
+);
+
+test(
+  'a publish spanning every partition, made while a leader dies, reaches Kafka whole',
+  async () => {
+    // kafkajs's sendBatch skipped the partitions that moved, mid-call, to a broker that had
+    // already answered, and still succeeded: the relay then marked rows published that never
+    // reached Kafka. The bus publishes per partition; this drives exactly that moment.
+    const prefix = uniquePrefix('leader-move');
+    const topic = `${prefix}signalink.messages`;
+    const bus = new KafkaEventBus({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'leader-move',
+      topicPrefix: prefix,
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+      maxWaitMs: 100,
+      topics: {
+        logicalNames: ['signalink.messages'],
+        create: true,
+        partitions: 6,
+        replicationFactor: 3,
+      },
+      log: createLogger('silent'),
+      metrics: createBusMetrics(new Registry()),
+    });
+    let tail: Awaited<ReturnType<typeof tailTopic>> | undefined;
+    const kafkajs = (await import('kafkajs')).default;
+    const admin = new kafkajs.Kafka({
+      clientId: 'leaders-check',
+      brokers: cluster.bootstrap.split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    let victim: (typeof cluster.nodes)[number] | undefined;
+    try {
+      await bus.prepare();
+      const keys: string[] = [];
+      while (keys.length < 60 || new Set(keys.map((k) => partitionOf(topic, k, 6))).size < 6)
+        keys.push(`channel-${keys.length}`);
+      let n = 0;
+      const batch = () =>
+        keys.map((key) => ({
+          topic: 'signalink.messages',
+          key,
+          value: JSON.stringify({ n: n++ }),
+        }));
+      const published: number[] = [];
+      // Like the relay: a publish that fails is made again until it succeeds.
+      const publish = async () => {
+        const events = batch();
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await bus.publish(events);
+            break;
+          } catch (err) {
+            if (attempt >= 20) throw err;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+        published.push(...events.map((e) => (JSON.parse(e.value) as { n: number }).n));
+      };
+      // The producer knows every leader before one of them dies.
+      await publish();
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const leaders = new Set(topics[0]!.partitions.map((x) => x.leader));
+      expect(leaders.size).toBeGreaterThan(1);
+      victim = cluster.nodes.find((node) => leaders.has(node.props.id))!;
+      await victim.kill('SIGKILL');
+      for (let round = 0; round < 3; round++) await publish();
+      // Read back once the cluster is whole: what is checked is what Kafka holds, not how a
+      // consumer joining during the failover fares (the tests above cover consumers).
+      await victim.start();
+      await cluster.waitForBrokers(3);
+      tail = await tailTopic(topic);
+      const missingValues = (r: TopicRecord[]) => {
+        const seen = new Set(r.map((x) => (x.value as { n: number }).n));
+        return published.filter((v) => !seen.has(v));
+      };
+      await tail
+        .waitFor((r) => missingValues(r).length === 0, CATCH_UP_MS)
+        .catch(async (err) => {
+          const ends = await admin.fetchTopicOffsets(topic);
+          throw new Error(
+            `${(err as Error).message}; ${missingValues(tail!.records).length} of ${published.length} ` +
+              `values missing; partition ends ${ends.map((e) => `${e.partition}=${e.high}`).join(' ')}`,
+          );
+        });
+    } finally {
+      await admin.disconnect().catch(() => {});
+      await bus.close();
+      await tail?.stop();
+      if (victim && !victim.running) await victim.start();
+      await cluster.waitForBrokers(3);
     }
   },
   TEST_MS,
