@@ -24,6 +24,8 @@ export interface MembershipChange {
  */
 export interface ChatFanout {
   messageCreated(message: Message): void;
+  /** The new messages of one committed batch, in seq order per channel. */
+  messagesCreated(messages: Message[]): void;
   messageUpdated(message: Message): void;
   receiptUpdated(change: ReceiptChange): void;
   membershipChanged(change: MembershipChange): void;
@@ -31,6 +33,7 @@ export interface ChatFanout {
 
 export const silentFanout: ChatFanout = {
   messageCreated: () => {},
+  messagesCreated: () => {},
   messageUpdated: () => {},
   receiptUpdated: () => {},
   membershipChanged: () => {},
@@ -44,6 +47,9 @@ export class FanoutSlot implements ChatFanout {
   }
   messageCreated(message: Message): void {
     this.target.messageCreated(message);
+  }
+  messagesCreated(messages: Message[]): void {
+    this.target.messagesCreated(messages);
   }
   messageUpdated(message: Message): void {
     this.target.messageUpdated(message);

@@ -113,19 +113,20 @@ export class MessageService {
     requests: SendRequest[],
   ): Promise<Outcome<WrittenSend>[]> {
     const outcomes = await writer.write(requests);
-    let created = false;
-    return outcomes.map((o): Outcome<WrittenSend> => {
+    const created: Message[] = [];
+    const answers = outcomes.map((o): Outcome<WrittenSend> => {
       if (!o.ok) return o;
       const { status } = o.value;
       const message =
         status === 'created' || status === 'duplicate' ? toMessage(o.value) : undefined;
-      if (status === 'created') {
-        if (!created) this.outboxWakeup.poke();
-        created = true;
-        this.fanout.messageCreated(message!);
-      }
+      if (status === 'created') created.push(message!);
       return { ok: true, value: { status, message } };
     });
+    if (created.length > 0) {
+      this.outboxWakeup.poke();
+      this.fanout.messagesCreated(created);
+    }
+    return answers;
   }
 
   /** Writes the sends already accepted and refuses new ones (shutdown). */

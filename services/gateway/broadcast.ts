@@ -10,6 +10,13 @@ import { SESSION_ENDED_EVENT, sessionEndedPayload } from './sessions.js';
 
 /** Cluster event carrying a new message to the other gateway nodes. */
 export const CLUSTER_MESSAGE_EVENT = 'signalink:message.new';
+/**
+ * Cluster event carrying the new messages of one group-commit batch (in seq order per channel):
+ * one PUBLISH and one decode per batch instead of per message. A batch of one still travels as
+ * CLUSTER_MESSAGE_EVENT, so during a rolling upgrade nodes that know only that event miss just
+ * the messages of larger batches, which their sequencer then reads from PostgreSQL.
+ */
+export const CLUSTER_MESSAGES_EVENT = 'signalink:messages.new';
 /** Cluster event carrying the channel head at which a member joined (see startFromJoinHead). */
 export const CLUSTER_JOIN_HEAD_EVENT = 'signalink:channel.join-head';
 
@@ -20,6 +27,7 @@ const clusterMessage = z.looseObject({
   channelId: z.string(),
   seq: z.number().int().positive(),
 });
+const clusterMessages = z.array(clusterMessage).min(1).max(100_000);
 const clusterJoinHead = z.object({
   userId: z.string(),
   channelId: z.string(),
@@ -62,6 +70,13 @@ export class Broadcaster implements ChatFanout {
         }
         this.offerLocally(payload as Message);
       });
+      io.on(CLUSTER_MESSAGES_EVENT, (payload: unknown) => {
+        if (!clusterMessages.safeParse(payload).success) {
+          this.log.warn('ignored a malformed cluster message batch');
+          return;
+        }
+        for (const m of payload as Message[]) this.offerLocally(m);
+      });
       io.on(CLUSTER_JOIN_HEAD_EVENT, (payload: unknown) => {
         const parsed = clusterJoinHead.safeParse(payload);
         if (!parsed.success) {
@@ -99,6 +114,13 @@ export class Broadcaster implements ChatFanout {
   messageCreated(message: Message): void {
     if (this.clustered) this.io.serverSideEmit(CLUSTER_MESSAGE_EVENT, message);
     this.offerLocally(message);
+  }
+
+  messagesCreated(messages: Message[]): void {
+    if (messages.length === 1) return this.messageCreated(messages[0]!);
+    if (messages.length === 0) return;
+    if (this.clustered) this.io.serverSideEmit(CLUSTER_MESSAGES_EVENT, messages);
+    for (const m of messages) this.offerLocally(m);
   }
 
   messageUpdated(message: Message): void {
