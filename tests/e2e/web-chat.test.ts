@@ -211,6 +211,7 @@ async function chat(a: Page, b: Page): Promise<void> {
   const channels = (await me.get('/channels')).body.channels as { id: string; name: string }[];
   const channelId = channels.find((c) => c.name === channelName)!.id;
   const history = (await me.get(`/channels/${channelId}/messages?limit=200`)).body.messages as {
+    id: string;
     content: string;
     seq: number;
   }[];
@@ -262,6 +263,12 @@ async function chat(a: Page, b: Page): Promise<void> {
   await screenshot(b, '08-search');
   await results.getByRole('button', { name: /welcome to the team/ }).click();
   await expectVisible(b.getByRole('heading', { name: new RegExp(channelName) }));
+
+  // The link of an email digest opens its channel at once and leaves a clean address behind.
+  await b.goto(`${server.url}/?channel=${channelId}&message=${history[0]!.id}`);
+  await expectVisible(messageList(b).getByText('bulk 55', { exact: true }));
+  await expectVisible(b.getByRole('heading', { name: new RegExp(channelName) }));
+  expect(new URL(b.url()).search).toBe('');
 
   // Bob starts a direct conversation; Alice sees it named after Bob, unread, with his presence.
   await b.getByRole('button', { name: 'New message' }).click();

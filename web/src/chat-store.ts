@@ -70,6 +70,8 @@ export class ChatStore {
   private readonly unsubscribe: (() => void)[] = [];
   private loaded = false;
   private reloads = 0;
+  /** The channel a link asked for (an email digest's `?channel=`), opened once it is listed. */
+  private linkedChannelId: string | undefined;
 
   constructor(
     readonly rest: SignalinkRest,
@@ -105,7 +107,8 @@ export class ChatStore {
     });
   }
 
-  async start(): Promise<void> {
+  async start(options: { openChannelId?: string } = {}): Promise<void> {
+    this.linkedChannelId = options.openChannelId;
     const c = this.client;
     this.unsubscribe.push(
       c.on('message', (m) => this.onMessage(m)),
@@ -225,6 +228,10 @@ export class ChatStore {
     if (ticket === this.reloads) {
       for (const id of [...this.state.channels.keys()]) if (!seen.has(id)) this.forgetChannel(id);
     }
+    const linked = this.linkedChannelId;
+    this.linkedChannelId = undefined;
+    // A link to a channel the user is not (or no longer) in opens nothing.
+    if (linked && this.state.channels.has(linked) && !this.state.activeId) void this.open(linked);
     this.changed();
     // Direct channels are named after the other person, so their members are needed up front.
     // One that fails stays nameless only until its next message (see onMessage).

@@ -41,6 +41,18 @@ function ConnectionBanner({ store }: { store: ChatStore }) {
   );
 }
 
+/**
+ * The channel an email digest's link names (`/?channel=<id>&message=<id>`). The query is then
+ * taken off the address, so a reload shows the page as the user left it.
+ */
+function takeLinkedChannel(): string | undefined {
+  const params = new URLSearchParams(window.location.search);
+  const channelId = params.get('channel') ?? undefined;
+  if (params.has('channel') || params.has('message'))
+    window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+  return channelId;
+}
+
 export function ChatScreen({ rest, me, onSignedOut }: Props) {
   const store = useMemo(
     () => new ChatStore(rest, me, () => document.visibilityState === 'visible'),
@@ -51,7 +63,7 @@ export function ChatScreen({ rest, me, onSignedOut }: Props) {
   const [query, setQuery] = useState<string | undefined>();
 
   useEffect(() => {
-    store.start().catch((err: unknown) => {
+    store.start({ openChannelId: takeLinkedChannel() }).catch((err: unknown) => {
       if (err instanceof SignalinkError && err.code === 'UNAUTHENTICATED') {
         void rest.logout();
         onSignedOut('Your session has ended. Please sign in again.');
