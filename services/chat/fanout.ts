@@ -23,7 +23,6 @@ export interface MembershipChange {
  * a delivery problem never undoes a committed change, clients recover through channel.sync.
  */
 export interface ChatFanout {
-  messageCreated(message: Message): void;
   /** The new messages of one committed batch, in seq order per channel. */
   messagesCreated(messages: Message[]): void;
   messageUpdated(message: Message): void;
@@ -32,7 +31,6 @@ export interface ChatFanout {
 }
 
 export const silentFanout: ChatFanout = {
-  messageCreated: () => {},
   messagesCreated: () => {},
   messageUpdated: () => {},
   receiptUpdated: () => {},
@@ -44,9 +42,6 @@ export class FanoutSlot implements ChatFanout {
   private target: ChatFanout = silentFanout;
   attach(target: ChatFanout): void {
     this.target = target;
-  }
-  messageCreated(message: Message): void {
-    this.target.messageCreated(message);
   }
   messagesCreated(messages: Message[]): void {
     this.target.messagesCreated(messages);

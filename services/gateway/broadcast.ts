@@ -111,15 +111,12 @@ export class Broadcaster implements ChatFanout {
     this.sequencer.offer(message);
   }
 
-  messageCreated(message: Message): void {
-    if (this.clustered) this.io.serverSideEmit(CLUSTER_MESSAGE_EVENT, message);
-    this.offerLocally(message);
-  }
-
   messagesCreated(messages: Message[]): void {
-    if (messages.length === 1) return this.messageCreated(messages[0]!);
     if (messages.length === 0) return;
-    if (this.clustered) this.io.serverSideEmit(CLUSTER_MESSAGES_EVENT, messages);
+    if (this.clustered) {
+      if (messages.length === 1) this.io.serverSideEmit(CLUSTER_MESSAGE_EVENT, messages[0]);
+      else this.io.serverSideEmit(CLUSTER_MESSAGES_EVENT, messages);
+    }
     for (const m of messages) this.offerLocally(m);
   }
 

@@ -195,14 +195,19 @@ async function expectCaughtUp(p: Pipeline, sent: number, what: string): Promise<
   await expectExact(p, sent);
 }
 
-/** Where analytics stands per partition against the topic's end, and which events it lacks. */
-async function analyticsPositions(p: Pipeline): Promise<string> {
+/** An admin client (not yet connected) on the three-broker cluster. */
+async function clusterAdmin(clientId: string) {
   const kafkajs = (await import('kafkajs')).default;
-  const admin = new kafkajs.Kafka({
-    clientId: 'positions-check',
+  return new kafkajs.Kafka({
+    clientId,
     brokers: cluster.bootstrap.split(','),
     logLevel: kafkajs.logLevel.NOTHING,
   }).admin();
+}
+
+/** Where analytics stands per partition against the topic's end, and which events it lacks. */
+async function analyticsPositions(p: Pipeline): Promise<string> {
+  const admin = await clusterAdmin('positions-check');
   try {
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(`${p.prefix}signalink.messages`);
@@ -288,12 +293,7 @@ test(
   'the contract topics are created by Signalink with replication 3, or only checked when something else manages them',
   async () => {
     const p = await startPipeline('topics');
-    const kafkajs = (await import('kafkajs')).default;
-    const admin = new kafkajs.Kafka({
-      clientId: 'topics-check',
-      brokers: cluster.bootstrap.split(','),
-      logLevel: kafkajs.logLevel.NOTHING,
-    }).admin();
+    const admin = await clusterAdmin('topics-check');
     await admin.connect();
     try {
       const names = CONTRACT_TOPICS.map((n) => p.prefix + n);
@@ -430,12 +430,7 @@ test(
       metrics: createBusMetrics(new Registry()),
     });
     let tail: Awaited<ReturnType<typeof tailTopic>> | undefined;
-    const kafkajs = (await import('kafkajs')).default;
-    const admin = new kafkajs.Kafka({
-      clientId: 'leaders-check',
-      brokers: cluster.bootstrap.split(','),
-      logLevel: kafkajs.logLevel.NOTHING,
-    }).admin();
+    const admin = await clusterAdmin('leaders-check');
     let victim: (typeof cluster.nodes)[number] | undefined;
     try {
       await bus.prepare();

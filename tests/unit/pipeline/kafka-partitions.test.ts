@@ -29,23 +29,17 @@ test('records are grouped per topic and partition, each exactly once, in their o
     { topic: 'a', key, value: `a${i}` },
     { topic: 'b', key, value: `b${i}` },
   ]);
-  const batches = partitionBatches(
-    records,
-    new Map([
-      ['a', 6],
-      ['b', 3],
-    ]),
-  );
+  const counts = new Map([
+    ['a', 6],
+    ['b', 3],
+  ]);
+  const batches = partitionBatches(records, counts);
   expect(new Set(batches.map((b) => `${b.topic}/${b.partition}`)).size).toBe(batches.length);
   expect(batches.filter((b) => b.topic === 'a')).toHaveLength(6);
   expect(batches.filter((b) => b.topic === 'b')).toHaveLength(3);
   const all = batches.flatMap((b) => b.messages.map((m) => m.value));
   expect(all.sort()).toEqual(records.map((r) => r.value).sort());
   for (const b of batches) {
-    const counts = new Map([
-      ['a', 6],
-      ['b', 3],
-    ]);
     for (const m of b.messages)
       expect(partitionOf(b.topic, m.key, counts.get(b.topic)!)).toBe(b.partition);
     // Within a partition the records keep the order they were given in.
