@@ -26,7 +26,7 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]] [--signalink-env=KEY=VALUE,...]\n`,
   );
   process.exit(2);
 }
@@ -45,6 +45,7 @@ function parseArgs(argv: string[]) {
   let repeat: number | undefined;
   let members: number[] | undefined;
   let quiet: QuietRule | undefined;
+  let signalinkEnv: Record<string, string> | undefined;
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
     else if (arg === '--cpu-prof') profile = true;
@@ -64,6 +65,13 @@ function parseArgs(argv: string[]) {
         .split(',')
         .map((s) => s.trim()) as ServerKind[];
       if (servers.some((s) => !SERVER_KINDS.includes(s))) usage(`unknown server in ${arg}`);
+    } else if (arg.startsWith('--signalink-env=')) {
+      signalinkEnv = {};
+      for (const pair of arg.slice('--signalink-env='.length).split(',')) {
+        const m = /^([A-Z][A-Z0-9_]*)=([^,]*)$/.exec(pair.trim());
+        if (!m) usage(`--signalink-env wants KEY=VALUE pairs, got "${pair}"`);
+        signalinkEnv[m![1]!] = m![2]!;
+      }
     } else if (arg.startsWith('--workers=')) workers = Number(arg.slice('--workers='.length));
     else if (arg.startsWith('-')) usage(`unknown option ${arg}`);
     else if (which) usage('one scenario at a time (or all)');
@@ -93,7 +101,7 @@ function parseArgs(argv: string[]) {
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) usage('--repeat must be 1..10');
     tp.repetitions = repeat;
   }
-  sizes = { ...sizes, throughput: tp };
+  sizes = { ...sizes, throughput: tp, ...(signalinkEnv ? { signalinkEnv } : {}) };
   if (members) {
     if (members.some((m) => !Number.isInteger(m) || m < 2 || m > 10_000))
       usage('--members: 2..10000 each');
@@ -108,7 +116,8 @@ function parseArgs(argv: string[]) {
     nodes === undefined &&
     repeat === undefined &&
     members === undefined &&
-    workers === undefined;
+    workers === undefined &&
+    signalinkEnv === undefined;
   return { which, scenarios, sizes, servers, profile, standard, quiet };
 }
 

@@ -13,6 +13,16 @@ export interface ServerSample {
   /** Group commit: batches written and the sends in them (signalink_send_batch_messages). */
   batches: number;
   batchedSends: number;
+  /** signalink_send_batch_write_seconds: one observation per batch write (round trip + commit). */
+  writeCount: number;
+  writeSumSeconds: number;
+  writeBuckets: Map<string, number>;
+  /** Garbage collection (prom-client's nodejs_gc_duration_seconds, every kind): total pause. */
+  gcSeconds: number;
+  /** GC pauses in total, and those longer than 10 ms and 100 ms (from the histogram buckets). */
+  gcPauses: number;
+  gcUpTo10ms: number;
+  gcUpTo100ms: number;
   /**
    * Event-loop delay since the previous scrape (prom-client resets its monitor on every
    * collection), worst node: p99 and max in ms.
@@ -33,6 +43,16 @@ export interface ServerStats {
   overruns: number;
   /** Mean sends per group-commit batch. */
   sendsPerBatch: number;
+  /**
+   * Batch writes (one database round trip and commit each): mean and the bucket holding the
+   * 99th percentile, ms. Send time minus write time is time spent waiting in the gateway.
+   */
+  writeMeanMs: number;
+  writeP99LeMs: number;
+  /** GC pause time over the interval, all gateways, ms; pauses longer than 10 and 100 ms. */
+  gcMs: number;
+  gcOver10ms: number;
+  gcOver100ms: number;
   /** Worst gateway event-loop delay over the interval, ms. */
   loopP99Ms: number;
   loopMaxMs: number;
@@ -57,6 +77,13 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     overruns: 0,
     batches: 0,
     batchedSends: 0,
+    writeCount: 0,
+    writeSumSeconds: 0,
+    writeBuckets: new Map(),
+    gcSeconds: 0,
+    gcPauses: 0,
+    gcUpTo10ms: 0,
+    gcUpTo100ms: 0,
     loopP99Ms: 0,
     loopMaxMs: 0,
   };
@@ -71,6 +98,20 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
     else if (line.startsWith('signalink_gateway_gap_fills_total')) sample.gapFills = value(line);
     else if (line.startsWith('signalink_gateway_adapter_overruns_total'))
       sample.overruns = value(line);
+    else if (line.startsWith('signalink_send_batch_write_seconds_bucket')) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le) sample.writeBuckets.set(le, value(line));
+    } else if (line.startsWith('signalink_send_batch_write_seconds_count'))
+      sample.writeCount = value(line);
+    else if (line.startsWith('signalink_send_batch_write_seconds_sum'))
+      sample.writeSumSeconds = value(line);
+    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) sample.gcSeconds += value(line);
+    else if (line.startsWith('nodejs_gc_duration_seconds_count')) sample.gcPauses += value(line);
+    else if (line.startsWith('nodejs_gc_duration_seconds_bucket')) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le === '0.01') sample.gcUpTo10ms += value(line);
+      else if (le === '0.1') sample.gcUpTo100ms += value(line);
+    }
     else if (line.startsWith('signalink_send_batch_messages_count')) sample.batches = value(line);
     else if (line.startsWith('signalink_send_batch_messages_sum'))
       sample.batchedSends = value(line);
@@ -96,6 +137,13 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | unde
     overruns: 0,
     batches: 0,
     batchedSends: 0,
+    writeCount: 0,
+    writeSumSeconds: 0,
+    writeBuckets: new Map(),
+    gcSeconds: 0,
+    gcPauses: 0,
+    gcUpTo10ms: 0,
+    gcUpTo100ms: 0,
     loopP99Ms: 0,
     loopMaxMs: 0,
   };
@@ -108,10 +156,33 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | unde
     total.overruns += s.overruns;
     total.batches += s.batches;
     total.batchedSends += s.batchedSends;
+    total.writeCount += s.writeCount;
+    total.gcSeconds += s.gcSeconds;
+    total.gcPauses += s.gcPauses;
+    total.gcUpTo10ms += s.gcUpTo10ms;
+    total.gcUpTo100ms += s.gcUpTo100ms;
+    total.writeSumSeconds += s.writeSumSeconds;
     for (const [le, n] of s.sendBuckets)
       total.sendBuckets.set(le, (total.sendBuckets.get(le) ?? 0) + n);
+    for (const [le, n] of s.writeBuckets)
+      total.writeBuckets.set(le, (total.writeBuckets.get(le) ?? 0) + n);
   }
   return total;
+}
+
+const leOf = (le: string) => (le === '+Inf' ? Infinity : Number(le));
+
+/** Upper bound (ms) of the histogram bucket holding percentile `p` of the interval's `count`. */
+function bucketAt(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  count: number,
+  p: number,
+): number {
+  const rank = (p / 100) * count;
+  const les = [...after.keys()].sort((a, b) => leOf(a) - leOf(b));
+  for (const le of les) if (after.get(le)! - (before.get(le) ?? 0) >= rank) return leOf(le) * 1000;
+  return Infinity;
 }
 
 export function serverDelta(
@@ -120,25 +191,23 @@ export function serverDelta(
 ): ServerStats | undefined {
   if (!before || !after) return undefined;
   const sends = after.sendCount - before.sendCount;
-  const leOf = (le: string) => (le === '+Inf' ? Infinity : Number(le));
-  const bucketAt = (p: number) => {
-    const rank = (p / 100) * sends;
-    const les = [...after.sendBuckets.keys()].sort((a, b) => leOf(a) - leOf(b));
-    for (const le of les) {
-      const n = after.sendBuckets.get(le)! - (before.sendBuckets.get(le) ?? 0);
-      if (n >= rank) return leOf(le) * 1000;
-    }
-    return Infinity;
-  };
+  const writes = after.writeCount - before.writeCount;
+  const pauses = after.gcPauses - before.gcPauses;
   return {
     sends,
     sendMeanMs: sends > 0 ? ((after.sendSumSeconds - before.sendSumSeconds) / sends) * 1000 : NaN,
-    sendP50LeMs: sends > 0 ? bucketAt(50) : NaN,
-    sendP99LeMs: sends > 0 ? bucketAt(99) : NaN,
+    sendP50LeMs: sends > 0 ? bucketAt(before.sendBuckets, after.sendBuckets, sends, 50) : NaN,
+    sendP99LeMs: sends > 0 ? bucketAt(before.sendBuckets, after.sendBuckets, sends, 99) : NaN,
     gapFills: after.gapFills - before.gapFills,
     overruns: after.overruns - before.overruns,
     sendsPerBatch:
       (after.batchedSends - before.batchedSends) / Math.max(1, after.batches - before.batches),
+    writeMeanMs:
+      writes > 0 ? ((after.writeSumSeconds - before.writeSumSeconds) / writes) * 1000 : NaN,
+    writeP99LeMs: writes > 0 ? bucketAt(before.writeBuckets, after.writeBuckets, writes, 99) : NaN,
+    gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
+    gcOver10ms: pauses - (after.gcUpTo10ms - before.gcUpTo10ms),
+    gcOver100ms: pauses - (after.gcUpTo100ms - before.gcUpTo100ms),
     loopP99Ms: after.loopP99Ms,
     loopMaxMs: after.loopMaxMs,
   };
@@ -146,5 +215,5 @@ export function serverDelta(
 
 export const serverText = (s: ServerStats | undefined): string =>
   s
-    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; ${Number.isFinite(s.sendsPerBatch) ? s.sendsPerBatch.toFixed(2) : '-'} sends/batch; gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
+    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; ${Number.isFinite(s.sendsPerBatch) ? s.sendsPerBatch.toFixed(2) : '-'} sends/batch; batch write mean ${Number.isFinite(s.writeMeanMs) ? s.writeMeanMs.toFixed(1) : '-'} ms, p99 ≤ ${s.writeP99LeMs} ms; GC ${s.gcMs.toFixed(0)} ms (${s.gcOver10ms} pauses > 10 ms, ${s.gcOver100ms} > 100 ms); gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
     : '-';

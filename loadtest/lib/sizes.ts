@@ -2,6 +2,11 @@
 export interface Sizes {
   name: 'full' | 'small';
   workers: number;
+  /**
+   * Extra environment for every Signalink node (`--signalink-env`), e.g. group-commit or pool
+   * settings under test; recorded with the results.
+   */
+  signalinkEnv?: Record<string, string>;
   idle: { steps: number[]; settleMs: number; connectConcurrency: number };
   fanout: {
     /** Channel sizes measured one after the other (the issue's target is at 1,000). */
