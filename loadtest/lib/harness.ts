@@ -97,8 +97,7 @@ export async function withTargets<T>(
       ctx.log(`${scenario}/${kind}: starting ${options.nodeCount} node(s)`);
       const deployment = await deploy(ctx.registry, ctx.infra, {
         ...options,
-        env:
-          kind === 'signalink' ? { ...options.env, ...ctx.sizes.signalinkEnv } : options.env,
+        env: kind === 'signalink' ? { ...options.env, ...ctx.sizes.signalinkEnv } : options.env,
         kind,
         tag: `lt_${ctx.runId}_${scenario}_${kind}`,
         cpuProfileDir: profileDirOf(kind),

@@ -111,8 +111,7 @@ async function scrape(url: string): Promise<ServerSample | undefined> {
       const le = /le="([^"]+)"/.exec(line)?.[1];
       if (le === '0.01') sample.gcUpTo10ms += value(line);
       else if (le === '0.1') sample.gcUpTo100ms += value(line);
-    }
-    else if (line.startsWith('signalink_send_batch_messages_count')) sample.batches = value(line);
+    } else if (line.startsWith('signalink_send_batch_messages_count')) sample.batches = value(line);
     else if (line.startsWith('signalink_send_batch_messages_sum'))
       sample.batchedSends = value(line);
     else if (line.startsWith('nodejs_eventloop_lag_p99_seconds'))
@@ -213,7 +212,26 @@ export function serverDelta(
   };
 }
 
-export const serverText = (s: ServerStats | undefined): string =>
-  s
-    ? `mean ${s.sendMeanMs.toFixed(1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms; ${Number.isFinite(s.sendsPerBatch) ? s.sendsPerBatch.toFixed(2) : '-'} sends/batch; batch write mean ${Number.isFinite(s.writeMeanMs) ? s.writeMeanMs.toFixed(1) : '-'} ms, p99 ≤ ${s.writeP99LeMs} ms; GC ${s.gcMs.toFixed(0)} ms (${s.gcOver10ms} pauses > 10 ms, ${s.gcOver100ms} > 100 ms); gap fills ${s.gapFills}, overruns ${s.overruns}${s.loopMaxMs === undefined ? '' : `; gateway loop delay p99 ${s.loopP99Ms.toFixed(0)} ms, max ${s.loopMaxMs.toFixed(0)} ms`}`
-    : '-';
+const fixed = (n: number | undefined, digits: number): string =>
+  n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '-';
+
+/** Result files written before a field existed lack it; their parts are left out. */
+export function serverText(s: Partial<ServerStats> | undefined): string {
+  if (!s) return '-';
+  const parts = [
+    `mean ${fixed(s.sendMeanMs, 1)} ms, p50 ≤ ${s.sendP50LeMs} ms, p99 ≤ ${s.sendP99LeMs} ms`,
+  ];
+  if (s.sendsPerBatch !== undefined) parts.push(`${fixed(s.sendsPerBatch, 2)} sends/batch`);
+  if (s.writeMeanMs !== undefined)
+    parts.push(`batch write mean ${fixed(s.writeMeanMs, 1)} ms, p99 ≤ ${s.writeP99LeMs} ms`);
+  if (s.gcMs !== undefined)
+    parts.push(
+      `GC ${fixed(s.gcMs, 0)} ms (${s.gcOver10ms} pauses > 10 ms, ${s.gcOver100ms} > 100 ms)`,
+    );
+  parts.push(`gap fills ${s.gapFills}, overruns ${s.overruns}`);
+  if (s.loopMaxMs !== undefined)
+    parts.push(
+      `gateway loop delay p99 ${fixed(s.loopP99Ms, 0)} ms, max ${fixed(s.loopMaxMs, 0)} ms`,
+    );
+  return parts.join('; ');
+}

@@ -197,7 +197,11 @@ export const throughput: Scenario<ThroughputResult> = {
                 if (!s.passed && (ramp.firstFail === undefined || offered < ramp.firstFail.offered))
                   ramp.firstFail = s;
                 ctx.log(
-                  `${label}/${r.kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s delivery p99 ${fmt(s.delivery.p99)} ms ack p99 ${fmt(s.ack.p99)} ms ${s.passed ? 'PASS' : `FAIL (${s.failures.join('; ')})`} errors ${errorsText(s.errors)} gen loop p99 ${fmt(s.generatorEventLoopP99Ms)} ms lag ${fmt(s.generatorScheduleLagMs)} ms (${cpuText(s.cpu)}; ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend, 2)} pg xacts; pg backends ${Object.entries(s.pgWaits ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '-'})`,
+                  `${label}/${r.kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s delivery p99 ${fmt(s.delivery.p99)} ms ack p99 ${fmt(s.ack.p99)} ms ${s.passed ? 'PASS' : `FAIL (${s.failures.join('; ')})`} errors ${errorsText(s.errors)} gen loop p99 ${fmt(s.generatorEventLoopP99Ms)} ms lag ${fmt(s.generatorScheduleLagMs)} ms (${cpuText(s.cpu)}; ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend, 2)} pg xacts; pg backends ${
+                    Object.entries(s.pgWaits ?? {})
+                      .map(([k, v]) => `${k} ${v}`)
+                      .join(', ') || '-'
+                  })`,
                 );
                 // A backlog from an overloaded step drains before the next one starts.
                 await sleep(s.passed ? 1000 : 3000);
