@@ -26,7 +26,7 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]] [--signalink-env=KEY=VALUE,...]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--heap-snapshot] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]] [--signalink-env=KEY=VALUE,...]\n`,
   );
   process.exit(2);
 }
@@ -39,6 +39,7 @@ function parseArgs(argv: string[]) {
   let servers: ServerKind[] = [...SERVER_KINDS];
   let workers: number | undefined;
   let profile = false;
+  let heapSnapshot = false;
   let startRate: number | undefined;
   let stepMs: number | undefined;
   let nodes: number[] | undefined;
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]) {
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
     else if (arg === '--cpu-prof') profile = true;
+    else if (arg === '--heap-snapshot') heapSnapshot = true;
     else if (arg.startsWith('--start-rate=')) startRate = Number(arg.slice(13));
     else if (arg.startsWith('--step-ms=')) stepMs = Number(arg.slice('--step-ms='.length));
     else if (arg.startsWith('--nodes=')) nodes = numbers(arg, '--nodes=');
@@ -111,6 +113,7 @@ function parseArgs(argv: string[]) {
   const standard =
     servers.length === SERVER_KINDS.length &&
     !profile &&
+    !heapSnapshot &&
     startRate === undefined &&
     stepMs === undefined &&
     nodes === undefined &&
@@ -118,7 +121,7 @@ function parseArgs(argv: string[]) {
     members === undefined &&
     workers === undefined &&
     signalinkEnv === undefined;
-  return { which, scenarios, sizes, servers, profile, standard, quiet };
+  return { which, scenarios, sizes, servers, profile, heapSnapshot, standard, quiet };
 }
 
 interface QuietRule {
@@ -140,7 +143,7 @@ interface LoadRecord {
 
 const MAX_QUIET_WAIT_MS = 45 * 60_000;
 
-const { which, scenarios, sizes, servers, profile, standard, quiet } = parseArgs(
+const { which, scenarios, sizes, servers, profile, heapSnapshot, standard, quiet } = parseArgs(
   process.argv.slice(2),
 );
 const loadRecords: LoadRecord[] = [];
@@ -181,6 +184,9 @@ async function beforeMeasuring(what: string): Promise<void> {
 }
 const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
 const profileDir = profile ? join(ROOT, '.cache', 'loadtest', 'profiles', runId) : undefined;
+const heapSnapshotDir = heapSnapshot
+  ? join(ROOT, '.cache', 'loadtest', 'heap-snapshots', runId)
+  : undefined;
 const started = Date.now();
 const log = (message: string) =>
   process.stderr.write(`[loadtest +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
@@ -230,7 +236,16 @@ async function main(): Promise<number> {
   infra = await startInfra(registry);
   // Centrifugo is built (or found in the tool cache) before anything is timed.
   if (servers.includes('centrifugo')) log(`centrifugo: ${centrifugoBinary()}`);
-  const ctx: ScenarioContext = { registry, infra, sizes, runId, profileDir, log, beforeMeasuring };
+  const ctx: ScenarioContext = {
+    registry,
+    infra,
+    sizes,
+    runId,
+    profileDir,
+    heapSnapshotDir,
+    log,
+    beforeMeasuring,
+  };
   const outcomes: ScenarioOutcome[] = [];
   let failures = 0;
   for (const scenario of scenarios) {

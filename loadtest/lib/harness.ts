@@ -24,6 +24,8 @@ export interface ScenarioContext {
   runId: string;
   /** Where servers write V8 CPU profiles (`--cpu-prof`), if profiling. */
   profileDir: string | undefined;
+  /** Where the idle scenario writes V8 heap snapshots (`--heap-snapshot`), if asked to. */
+  heapSnapshotDir: string | undefined;
   log(message: string): void;
   /**
    * Called before each measurement (a scenario, a repetition): with `--wait-quiet` it waits

@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { sleep } from './paths.js';
 
 /**
@@ -9,11 +10,20 @@ import { sleep } from './paths.js';
 export class Inspector {
   private nextId = 1;
   private readonly waiting = new Map<number, (result: unknown) => void>();
+  /** Receives the `HeapProfiler.addHeapSnapshotChunk` events of the snapshot being taken. */
+  private onSnapshotChunk: ((chunk: string) => void) | undefined;
 
   private constructor(private readonly socket: WebSocket) {
     socket.addEventListener('message', (event) => {
-      const msg = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+      const msg = JSON.parse(String(event.data)) as {
+        id?: number;
+        result?: unknown;
+        method?: string;
+        params?: { chunk?: string };
+      };
       if (msg.id !== undefined) this.waiting.get(msg.id)?.(msg.result);
+      else if (msg.method === 'HeapProfiler.addHeapSnapshotChunk' && msg.params?.chunk)
+        this.onSnapshotChunk?.(msg.params.chunk);
     });
   }
 
@@ -66,6 +76,21 @@ export class Inspector {
   async heapUsed(): Promise<number> {
     const r = await this.call<{ usedSize: number }>('Runtime.getHeapUsage');
     return r.usedSize;
+  }
+
+  /** Writes a V8 heap snapshot (what `heap-summary.js` reads) of the process to `file`. */
+  async writeHeapSnapshot(file: string): Promise<void> {
+    const out = createWriteStream(file);
+    this.onSnapshotChunk = (chunk) => out.write(chunk);
+    try {
+      await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 300_000);
+    } finally {
+      this.onSnapshotChunk = undefined;
+      await new Promise<void>((resolve, reject) => {
+        out.once('error', reject);
+        out.end(resolve);
+      });
+    }
   }
 
   close(): void {

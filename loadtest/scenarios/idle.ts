@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServerKind } from '../lib/deployment.js';
 import { oneAfterAnother, withDeployment, type Scenario } from '../lib/harness.js';
 import { Histogram, type Summary } from '../lib/histogram.js';
@@ -76,8 +78,19 @@ export const idle: Scenario<IdleResult> = {
             }
             return last;
           };
+          // For attribution only (`heap-summary.js` diffs two of them): writing one costs the
+          // server memory of its own, so RSS figures of a run with snapshots are not comparable.
+          const snapshotDir = inspector && ctx.heapSnapshotDir;
+          if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+          const snapshot = async (label: string) => {
+            if (!snapshotDir) return;
+            const file = join(snapshotDir, `idle-${kind}-${label}.heapsnapshot`);
+            await inspector.writeHeapSnapshot(file);
+            ctx.log(`idle/${kind}: heap snapshot in ${file}`);
+          };
           await sleep(settleMs);
           const before = await measure();
+          await snapshot('0');
           const result: IdleResult = {
             rssBeforeKb: before.rss,
             heapBeforeKb: before.heap,
@@ -124,6 +137,7 @@ export const idle: Scenario<IdleResult> = {
             ctx.log(
               `idle/${kind}: ${connected}/${target} connected, RSS ${fmt(now.rss / 1024)} MB, ${fmt(step.kbPerConnection, 2)} KB/conn (heap ${fmt(step.heapKbPerConnection, 2)})`,
             );
+            await snapshot(String(connected));
           }
           inspector?.close();
           return result;

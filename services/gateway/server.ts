@@ -12,7 +12,7 @@ import type { RoleContext, RoleHandle } from '../role.js';
 import { createStreamsAdapter } from './adapter.js';
 import { Broadcaster } from './broadcast.js';
 import type { PresenceChange } from './presence.js';
-import { bindEvent, type HandlerRuntime, type SocketIdentity } from './handlers.js';
+import { SocketEvents, type HandlerRuntime, type SocketIdentity } from './handlers.js';
 import { RedisFleetConnections } from './fleet.js';
 import { createGatewayMetrics } from './metrics.js';
 import { Rebalancer } from './rebalancer.js';
@@ -38,10 +38,11 @@ const HEAD_CHECK_MS = 5000;
 const SESSION_CHECK_MS = 5000;
 const NOTICE_BEFORE_DISCONNECT_MS = 500;
 
-interface SocketData extends SocketIdentity {
+/** What the handshake read for the connection handler; dropped once that has run. */
+interface HandshakeResult {
   /** The user's channels and their heads when the handshake read them. */
   channels: { channelId: string; lastSeq: number }[];
-  /** Set at handshake when this socket brought its user online. */
+  /** Set when this socket brought its user online. */
   presenceChange?: PresenceChange | undefined;
 }
 
@@ -140,6 +141,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     ctx.events.presenceChanged(change);
   };
 
+  const handshakes = new WeakMap<Socket, HandshakeResult>();
   io.use(async (socket, next) => {
     if (draining) return next(new Error('UNAVAILABLE'));
     try {
@@ -147,22 +149,26 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
       const claims = await ctx.accessTokens.verify(auth?.token);
       if (await revocations.isRevoked(claims.sessionId))
         throw new AppError('UNAUTHENTICATED', 'session revoked');
-      const data: SocketData = {
+      const data: SocketIdentity = {
         ...claims,
         // Sub-millisecond, so two devices of a user connecting in the same millisecond still
         // have an oldest one (the one evicted beyond MAX_CONNECTIONS_PER_USER).
         connectedAt: performance.timeOrigin + performance.now(),
-        channels: await channelHeadsOf(db, claims.userId),
       };
-      socket.data = data;
+      const result: HandshakeResult = { channels: await channelHeadsOf(db, claims.userId) };
       // Registered before the client sees the connection, so a device that connects and then
       // sees another one leave never reads as offline in between. Redis trouble must not refuse
       // the connection: the heartbeat registers the socket once Redis answers again.
       try {
-        data.presenceChange = await ctx.presence.connect(claims.userId, socket.id);
+        result.presenceChange = await ctx.presence.connect(claims.userId, socket.id);
       } catch (presenceErr) {
         log.warn({ err: presenceErr }, 'presence update failed');
       }
+      socket.data = data;
+      handshakes.set(socket, result);
+      // Nothing reads the bearer token after this; held for the socket's life it would cost
+      // about 350 bytes per connection and put live credentials into every heap dump.
+      delete (socket.handshake.auth as { token?: unknown }).token;
       next();
     } catch (err) {
       if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
@@ -179,7 +185,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     const excess = sockets.length - config.limits.connectionsPerUser;
     if (excess <= 0) return;
     const oldest = sockets
-      .sort((a, b) => (a.data as SocketData).connectedAt - (b.data as SocketData).connectedAt)
+      .sort(
+        (a, b) => (a.data as SocketIdentity).connectedAt - (b.data as SocketIdentity).connectedAt,
+      )
       .slice(0, excess);
     for (const s of oldest) {
       // The reason tells clients not to reconnect, or six devices would evict each other forever.
@@ -190,91 +198,97 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
     }
   };
 
+  const events = new SocketEvents(rt);
+  events.on('message.send', sendPayload, async (p, me, socket) => {
+    const started = process.hrtime.bigint();
+    const { message, created } = await ctx.messages.send(
+      me.userId,
+      {
+        channelId: p.channelId,
+        clientMsgId: p.clientMsgId,
+        content: p.content,
+        replyTo: p.replyTo ?? undefined,
+      },
+      // The socket's rooms follow membership changes on every node (Broadcaster), so being
+      // in the channel's room means being a member, bar a change still on its way.
+      { knownMember: socket.rooms.has(channelRoom(p.channelId)) },
+    );
+    metrics.messagesSent.inc({ result: created ? 'created' : 'duplicate' });
+    metrics.sendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    return { message };
+  });
+  events.on('message.edit', editPayload, async (p, me) => ({
+    message: await ctx.messages.edit(me.userId, p.messageId, p.content),
+  }));
+  events.on('message.delete', deletePayload, async (p, me) => {
+    await ctx.messages.remove(me.userId, p.messageId);
+  });
+  events.on('message.read', readPayload, async (p, me) => ({
+    seq: await ctx.messages.markRead(me.userId, p.channelId, p.seq),
+  }));
+  events.on('channel.sync', syncPayload, async (p, me) => {
+    metrics.syncs.inc();
+    return ctx.messages.page(me.userId, p.channelId, { afterSeq: p.afterSeq, limit: p.limit });
+  });
+  events.on('typing.start', typingPayload, async (p, me) => {
+    // Keystroke bursts past the limit are dropped quietly: typing is best-effort by nature.
+    try {
+      await ctx.limits.consume('typing', me.userId);
+    } catch {
+      return;
+    }
+    await ctx.messages.requireMember(me.userId, p.channelId);
+    const result = await typing.start(p.channelId, me.userId);
+    if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
+    scheduleTypingExpiry(p.channelId);
+  });
+  events.on('typing.stop', typingPayload, async (p, me) => {
+    await ctx.messages.requireMember(me.userId, p.channelId);
+    const result = await typing.stop(p.channelId, me.userId);
+    if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
+  });
+  events.on('presence.set', presencePayload, async (p, me) => {
+    await announcePresence(await ctx.presence.setStatus(me.userId, p.status));
+  });
+  events.on('presence.get', presenceQueryPayload, async (p, me) => {
+    const visible = await usersSharingAChannel(db, me.userId, p.userIds);
+    return { presence: await ctx.presence.get(visible) };
+  });
+  events.on('call.signal', callSignalPayload, async (p, me) => {
+    if (p.toUserId === me.userId || !(await shareAChannel(db, me.userId, p.toUserId))) {
+      throw new AppError('FORBIDDEN', 'you can only signal users you share a channel with');
+    }
+    io.to(userRoom(p.toUserId)).emit('call.signal', {
+      fromUserId: me.userId,
+      kind: p.kind,
+      data: p.data,
+    });
+  });
+
   io.on('connection', (socket: Socket) => {
-    const data = socket.data as SocketData;
+    const data = socket.data as SocketIdentity;
+    const handshake = handshakes.get(socket) ?? { channels: [] };
+    handshakes.delete(socket);
     metrics.connections.inc();
     metrics.connectionsTotal.inc({ recovered: String(socket.recovered) });
     // Ordering starts at the heads read during the handshake; what committed earlier the client
     // gets from its sync on connect.
-    for (const c of data.channels) sequencer.startAt(c.channelId, c.lastSeq);
+    for (const c of handshake.channels) sequencer.startAt(c.channelId, c.lastSeq);
     socket.join([
       userRoom(data.userId),
       sessionRoom(data.sessionId),
-      ...data.channels.map((c) => channelRoom(c.channelId)),
+      ...handshake.channels.map((c) => channelRoom(c.channelId)),
     ]);
     log.debug(
       { socketId: socket.id, userId: data.userId, recovered: socket.recovered },
       'socket connected',
     );
 
-    if (data.presenceChange) background('presence update', announcePresence(data.presenceChange));
+    const { presenceChange } = handshake;
+    if (presenceChange) background('presence update', announcePresence(presenceChange));
     background('connection limit check', enforceConnectionLimit(data.userId));
 
-    bindEvent(socket, 'message.send', sendPayload, rt, async (p, me) => {
-      const started = process.hrtime.bigint();
-      const { message, created } = await ctx.messages.send(
-        me.userId,
-        {
-          channelId: p.channelId,
-          clientMsgId: p.clientMsgId,
-          content: p.content,
-          replyTo: p.replyTo ?? undefined,
-        },
-        // The socket's rooms follow membership changes on every node (Broadcaster), so being
-        // in the channel's room means being a member, bar a change still on its way.
-        { knownMember: socket.rooms.has(channelRoom(p.channelId)) },
-      );
-      metrics.messagesSent.inc({ result: created ? 'created' : 'duplicate' });
-      metrics.sendLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      return { message };
-    });
-    bindEvent(socket, 'message.edit', editPayload, rt, async (p, me) => ({
-      message: await ctx.messages.edit(me.userId, p.messageId, p.content),
-    }));
-    bindEvent(socket, 'message.delete', deletePayload, rt, async (p, me) => {
-      await ctx.messages.remove(me.userId, p.messageId);
-    });
-    bindEvent(socket, 'message.read', readPayload, rt, async (p, me) => ({
-      seq: await ctx.messages.markRead(me.userId, p.channelId, p.seq),
-    }));
-    bindEvent(socket, 'channel.sync', syncPayload, rt, async (p, me) => {
-      metrics.syncs.inc();
-      return ctx.messages.page(me.userId, p.channelId, { afterSeq: p.afterSeq, limit: p.limit });
-    });
-    bindEvent(socket, 'typing.start', typingPayload, rt, async (p, me) => {
-      // Keystroke bursts past the limit are dropped quietly: typing is best-effort by nature.
-      try {
-        await ctx.limits.consume('typing', me.userId);
-      } catch {
-        return;
-      }
-      await ctx.messages.requireMember(me.userId, p.channelId);
-      const result = await typing.start(p.channelId, me.userId);
-      if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
-      scheduleTypingExpiry(p.channelId);
-    });
-    bindEvent(socket, 'typing.stop', typingPayload, rt, async (p, me) => {
-      await ctx.messages.requireMember(me.userId, p.channelId);
-      const result = await typing.stop(p.channelId, me.userId);
-      if (result.changed) broadcaster.typingChanged(p.channelId, result.userIds);
-    });
-    bindEvent(socket, 'presence.set', presencePayload, rt, async (p, me) => {
-      await announcePresence(await ctx.presence.setStatus(me.userId, p.status));
-    });
-    bindEvent(socket, 'presence.get', presenceQueryPayload, rt, async (p, me) => {
-      const visible = await usersSharingAChannel(db, me.userId, p.userIds);
-      return { presence: await ctx.presence.get(visible) };
-    });
-    bindEvent(socket, 'call.signal', callSignalPayload, rt, async (p, me) => {
-      if (p.toUserId === me.userId || !(await shareAChannel(db, me.userId, p.toUserId))) {
-        throw new AppError('FORBIDDEN', 'you can only signal users you share a channel with');
-      }
-      io.to(userRoom(p.toUserId)).emit('call.signal', {
-        fromUserId: me.userId,
-        kind: p.kind,
-        data: p.data,
-      });
-    });
+    events.attach(socket);
 
     socket.on('disconnect', (reason) => {
       metrics.connections.dec();
@@ -312,7 +326,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   const timers = [
     setInterval(() => {
       const live = localSockets().map((s) => ({
-        userId: (s.data as SocketData).userId,
+        userId: (s.data as SocketIdentity).userId,
         socketId: s.id,
       }));
       background('presence heartbeat', ctx.presence.heartbeat(live));
@@ -345,7 +359,9 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
   }
 
   async function checkSessions(): Promise<void> {
-    const sessionIds = [...new Set(localSockets().map((s) => (s.data as SocketData).sessionId))];
+    const sessionIds = [
+      ...new Set(localSockets().map((s) => (s.data as SocketIdentity).sessionId)),
+    ];
     for (let i = 0; i < sessionIds.length; i += 1000) {
       const revoked = await ctx.refreshTokens.revokedAmong(sessionIds.slice(i, i + 1000));
       for (const sessionId of revoked) endLocalSession(sessionId);
@@ -378,7 +394,7 @@ export async function startGateway(ctx: RoleContext): Promise<RoleHandle> {
           sockets: () =>
             localSockets().map((s) => ({
               id: s.id,
-              connectedAt: (s.data as SocketData).connectedAt,
+              connectedAt: (s.data as SocketIdentity).connectedAt,
             })),
           shed: (socketId, reconnectInMs) => {
             const s = io.of('/').sockets.get(socketId);

@@ -373,6 +373,11 @@ describe('refusals', () => {
     // An event sent with only a callback still gets a contract answer.
     const ackOnly = await a.socket.timeout(CONDITION_TIMEOUT_MS).emitWithAck('channel.sync');
     expect(ackOnly).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    // Arguments past the payload are ignored; the callback, always last, still gets its answer.
+    const extraArgs = await a.socket
+      .timeout(CONDITION_TIMEOUT_MS)
+      .emitWithAck('presence.set', { status: 'away' }, 'extra', 7);
+    expect(extraArgs).toMatchObject({ ok: true });
     expect(a.socket.connected).toBe(true);
   });
 
