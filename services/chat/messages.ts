@@ -105,8 +105,8 @@ export class MessageService {
   }
 
   /**
-   * One batch: written and committed, then the relay is woken once and the new messages are
-   * handed to the realtime layer in seq order; only then are the senders answered.
+   * One batch: written and committed, then the relay is woken once, the senders are answered
+   * and the new messages are handed to the realtime layer in seq order.
    */
   private async writeSends(
     writer: SendWriter,
@@ -124,14 +124,22 @@ export class MessageService {
     });
     if (created.length > 0) {
       this.outboxWakeup.poke();
-      this.fanout.messagesCreated(created);
+      // On the next turn, after the acks that this batch's answers resolve in this one: a
+      // sender's ack never waits behind the emit to thousands of local sockets, and the next
+      // batch's round trip runs while this one fans out. Turns run in order, so batches still
+      // reach the realtime layer in commit order.
+      setImmediate(() => this.fanout.messagesCreated(created));
     }
     return answers;
   }
 
-  /** Writes the sends already accepted and refuses new ones (shutdown). */
-  close(): Promise<void> {
-    return this.sends.close();
+  /**
+   * Writes the sends already accepted and refuses new ones (shutdown); resolves once their
+   * messages have reached the realtime layer too.
+   */
+  async close(): Promise<void> {
+    await this.sends.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private messageQuery(db: Knex = this.db) {

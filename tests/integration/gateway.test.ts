@@ -166,6 +166,39 @@ describe('messages across nodes', () => {
     }
   });
 
+  test('the sender’s ack is not held behind the broadcast: it arrives before the copy of its own message', async () => {
+    // In a big channel the broadcast is thousands of socket writes; an ack sent after them
+    // kept senders waiting hundreds of ms (docs/benchmarks.md, fan-out at 5,000 members).
+    const channelId = await channelWith(alice, [bob, carol]);
+    const sender = await socketFor(nodeA, alice);
+    const members = await Promise.all([socketFor(nodeA, bob), socketFor(nodeA, carol)]);
+    for (let i = 0; i < 5; i++) {
+      // Read in the ack callback itself: packets are handled in the order they arrived on the
+      // socket's one connection, so this is what the server sent before the ack.
+      const { ack, seenBefore } = await new Promise<{ ack: any; seenBefore: string[] }>((resolve) =>
+        sender.socket
+          .timeout(CONDITION_TIMEOUT_MS)
+          .emit(
+            'message.send',
+            { channelId, clientMsgId: `ack-first-${i}`, content: `ack first ${i}` },
+            (err: unknown, response: unknown) =>
+              resolve({
+                ack: err ?? response,
+                seenBefore: sender.log.of('message.new').map((m) => m.id as string),
+              }),
+          ),
+      );
+      expect(ack.ok).toBe(true);
+      expect(seenBefore).not.toContain(ack.message.id);
+      for (const receiver of [sender, ...members])
+        await receiver.log.waitFor(
+          (l) => l.of('message.new').some((m) => m.id === ack.message.id),
+          CONDITION_TIMEOUT_MS,
+          'the message',
+        );
+    }
+  });
+
   test('a message sent over REST reaches sockets on both nodes', async () => {
     const channelId = await channelWith(alice, [bob]);
     const bobA = await socketFor(nodeA, bob);
