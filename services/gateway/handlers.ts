@@ -71,8 +71,9 @@ export class SocketEvents {
     const last = args[args.length - 1];
     const ack: Ack = typeof last === 'function' ? (last as Ack) : () => {};
     const payload = typeof args[0] === 'function' ? undefined : args[0];
-    const bound = typeof event === 'string' ? this.handlers.get(event) : undefined;
     // Events nobody handles are ignored, as Socket.IO does for events without a listener.
+    if (typeof event !== 'string') return;
+    const bound = this.handlers.get(event);
     if (!bound) return;
     const { rt } = this;
     rt.inflight.count += 1;
@@ -82,8 +83,8 @@ export class SocketEvents {
       ack({ ok: true, ...(result ?? {}) });
     } catch (err) {
       const appError = toAppError(err);
-      rt.metrics.eventErrors.inc({ event: event as string, code: appError.code });
-      if (appError.code === 'RATE_LIMITED') rt.metrics.rateLimited.inc({ event: event as string });
+      rt.metrics.eventErrors.inc({ event, code: appError.code });
+      if (appError.code === 'RATE_LIMITED') rt.metrics.rateLimited.inc({ event });
       if (appError.code === 'INTERNAL' || appError.code === 'UNAVAILABLE') {
         rt.log.error(
           { err, event, socketId: socket.id, userId: (socket.data as SocketIdentity).userId },
