@@ -29,8 +29,8 @@ interface Snapshot {
   strings: string[];
 }
 
-function findBytes(buf: Buffer, text: string, from = 0): number {
-  const at = buf.indexOf(text, from, 'utf8');
+function findBytes(buf: Buffer, text: string): number {
+  const at = buf.indexOf(text, 0, 'utf8');
   if (at < 0) throw new Error(`not a V8 heap snapshot: no ${text}`);
   return at;
 }
