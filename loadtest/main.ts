@@ -233,7 +233,9 @@ async function main(): Promise<number> {
   log(
     `run ${runId}: ${scenarios.map((s) => s.name).join(', ')} at ${sizes.name} size against ${servers.join(' and ')}, ${sizes.workers} load workers; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
   );
-  infra = await startInfra(registry);
+  infra = startInfra(registry);
+  // Every kind's servers start now, before anything is timed, not at its first deployment.
+  for (const kind of servers) await infra.serversFor(kind);
   // Centrifugo is built (or found in the tool cache) before anything is timed.
   if (servers.includes('centrifugo')) log(`centrifugo: ${centrifugoBinary()}`);
   const ctx: ScenarioContext = {

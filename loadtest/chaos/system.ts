@@ -12,7 +12,8 @@ import { ROOT, sleep } from '../lib/paths.js';
 import { freePort } from '../lib/ports.js';
 import type { ProcessRegistry } from '../lib/processes.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
-import { PostgresServer, RedisServer, startKafka, type KafkaCluster } from './servers.js';
+import { PostgresServer, RedisServer } from '../lib/servers.js';
+import { startKafka, type KafkaCluster } from './kafka.js';
 
 export interface Infra {
   postgres: PostgresServer;

@@ -21,7 +21,7 @@ export const SERVER_KINDS: readonly ServerKind[] = [
   'handwired',
   'centrifugo',
 ];
-/** The kinds whose durable state lives in the run's PostgreSQL. */
+/** The kinds whose durable state lives in PostgreSQL (each kind's own server). */
 export const USES_POSTGRES: ReadonlySet<ServerKind> = new Set(['signalink', 'handwired']);
 
 export interface ServerNode {
@@ -43,9 +43,11 @@ export interface Deployment {
   client(user: LoadUser, nodeIndex: number): ClientSpec;
   /** The database (Signalink, hand-wired), for per-send statistics. */
   databaseName?: string;
-  /** The Redis this deployment uses (its own; see Infra.redis). */
+  /** The Redis this deployment uses (its kind's own; see Infra.serversFor). */
   redisUrl: string;
   redisPid: number | undefined;
+  /** Its kind's own PostgreSQL server, for the kinds that persist. */
+  postgres?: { adminUrl: string; pid: number | undefined };
 }
 
 export interface DeployOptions {
@@ -162,8 +164,7 @@ async function launch(registry: ProcessRegistry, name: string, l: Launch): Promi
 }
 
 /**
- * Starts `nodeCount` processes of one server kind against the run's PostgreSQL and its own
- * Redis, and prepares its users: for Signalink a fresh database (migrated by the first node)
+ * Starts `nodeCount` processes of one server kind against its kind's own PostgreSQL and Redis, and prepares its users: for Signalink a fresh database (migrated by the first node)
  * holding the population, and minted access tokens; for Centrifugo connection tokens; for the
  * Socket.IO peers nothing but the handshake (the hand-wired one gets an empty database).
  */
@@ -173,8 +174,17 @@ export async function deploy(
   options: DeployOptions,
 ): Promise<Deployment> {
   const prefix = `${options.tag}:`;
-  const redis = infra.redis[options.kind];
-  const common = { kind: options.kind, redisUrl: redis.url, redisPid: redis.pid };
+  const { redis, postgres } = await infra.serversFor(options.kind);
+  const common = {
+    kind: options.kind,
+    redisUrl: redis.url,
+    redisPid: redis.pid,
+    ...(postgres ? { postgres: { adminUrl: postgres.adminUrl, pid: postgres.pid } } : {}),
+  };
+  const createDatabase = (name: string) => {
+    if (!postgres) throw new Error(`${options.kind} has no PostgreSQL (see USES_POSTGRES)`);
+    return postgres.createDatabase(name);
+  };
   const nodes: ServerNode[] = [];
   const socketIoPeer = (nodeIndex: number, user: LoadUser): ClientSpec => ({
     userId: user.id,
@@ -192,7 +202,7 @@ export async function deploy(
     );
     const databaseName = options.kind === 'handwired' ? dbName(options.tag) : undefined;
     const env: Record<string, string> = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix };
-    if (databaseName) env.DATABASE_URL = await infra.createDatabase(databaseName);
+    if (databaseName) env.DATABASE_URL = await createDatabase(databaseName);
     for (let i = 0; i < options.nodeCount; i++)
       nodes.push(await startNode(registry, `${options.kind}-${i}`, script, env, options));
     return {
@@ -226,7 +236,7 @@ export async function deploy(
   }
 
   const databaseName = dbName(options.tag);
-  const databaseUrl = await infra.createDatabase(databaseName);
+  const databaseUrl = await createDatabase(databaseName);
   const secret = randomBytes(32).toString('hex');
   const env: Record<string, string> = {
     NODE_ENV: 'production',

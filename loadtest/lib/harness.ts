@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   deploy,
   undeploy,
-  USES_POSTGRES,
   type DeployOptions,
   type Deployment,
   type ServerKind,
@@ -159,18 +158,15 @@ export class CpuMeter {
   private readonly start = Date.now();
   private readonly marks: number[];
 
-  constructor(
-    private readonly deployment: Deployment,
-    private readonly infra: Infra,
-  ) {
+  constructor(private readonly deployment: Deployment) {
     this.marks = this.read();
   }
 
   private read(): number[] {
-    const usesPostgres = USES_POSTGRES.has(this.deployment.kind) && this.infra.postgresPid;
+    const postgresPid = this.deployment.postgres?.pid;
     return [
       ...this.deployment.nodes.map((n) => cpuSeconds(n.pid)),
-      usesPostgres ? treeCpuSeconds(this.infra.postgresPid!) : NaN,
+      postgresPid ? treeCpuSeconds(postgresPid) : NaN,
       this.deployment.redisPid ? cpuSeconds(this.deployment.redisPid) : NaN,
     ];
   }

@@ -29,15 +29,23 @@ export function redisCommandsPer(
 export class InfraCounters {
   private constructor(
     private readonly redis: Redis,
-    private readonly pg: Knex,
-    private readonly databaseName: string | undefined,
+    /** The server's maintenance database and the deployment's database on it, if it persists. */
+    private readonly database: { pg: Knex; name: string } | undefined,
   ) {}
 
-  static open(redisUrl: string, adminUrl: string, databaseName: string | undefined): InfraCounters {
+  static open(
+    redisUrl: string,
+    adminUrl: string | undefined,
+    databaseName: string | undefined,
+  ): InfraCounters {
     return new InfraCounters(
       new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }),
-      knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 2 } }),
-      databaseName,
+      adminUrl && databaseName
+        ? {
+            pg: knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 2 } }),
+            name: databaseName,
+          }
+        : undefined,
     );
   }
 
@@ -51,13 +59,14 @@ export class InfraCounters {
       redisByCommand[m[1]!] = Number(m[2]);
     }
     let pgTransactions = 0;
-    if (this.databaseName) {
+    const db = this.database;
+    if (db) {
       // Statistics reach the shared view when backends go idle; ask for a fresh snapshot.
-      await this.pg.raw('select pg_stat_clear_snapshot()');
+      await db.pg.raw('select pg_stat_clear_snapshot()');
       const rows = (
-        await this.pg.raw<{ rows: { n: string }[] }>(
+        await db.pg.raw<{ rows: { n: string }[] }>(
           'select xact_commit + xact_rollback as n from pg_stat_database where datname = ?',
-          [this.databaseName],
+          [db.name],
         )
       ).rows;
       pgTransactions = Number(rows[0]?.n ?? 0);
@@ -74,10 +83,11 @@ export class InfraCounters {
     const totals: Record<string, number> = {};
     let samples = 0;
     let running = true;
+    const db = this.database;
     const loop = (async () => {
-      while (running && this.databaseName) {
+      while (running && db) {
         const rows = (
-          await this.pg.raw<{ rows: { state: string; n: string }[] }>(
+          await db.pg.raw<{ rows: { state: string; n: string }[] }>(
             // 'idle in transaction': mid-transaction, waiting for the gateway's next statement.
             `select case when state = 'idle in transaction' then 'idle in transaction'
                          else coalesce(wait_event_type || ':' || wait_event, 'on CPU') end as state,
@@ -86,7 +96,7 @@ export class InfraCounters {
               where datname = ? and state in ('active', 'idle in transaction')
                 and pid <> pg_backend_pid()
               group by 1`,
-            [this.databaseName],
+            [db.name],
           )
         ).rows;
         samples += 1;
@@ -107,6 +117,6 @@ export class InfraCounters {
 
   async close(): Promise<void> {
     this.redis.disconnect();
-    await this.pg.destroy();
+    await this.database?.pg.destroy();
   }
 }

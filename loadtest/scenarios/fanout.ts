@@ -8,7 +8,6 @@ import {
   type CpuUsage,
   type PerServer,
   type Scenario,
-  type ScenarioContext,
   type Target,
 } from '../lib/harness.js';
 import { Histogram, type Summary } from '../lib/histogram.js';
@@ -94,7 +93,7 @@ export const fanout: Scenario<FanoutResult> = {
             ctx.log(
               `${label}/${target.kind}: round ${round + 1}/${rounds}, ${perRound} messages at ${ratePerSecond}/s to ${members} members`,
             );
-            await r.round(perRound, ratePerSecond, ctx);
+            await r.round(perRound, ratePerSecond);
           }
         }
         for (const [kind, r] of runs) {
@@ -201,7 +200,7 @@ interface FanoutRun {
   urls: string[];
   serverBefore: ServerSample | undefined;
   send(count: number, ratePerSecond: number): Promise<SendResult>;
-  round(count: number, ratePerSecond: number, ctx: ScenarioContext): Promise<void>;
+  round(count: number, ratePerSecond: number): Promise<void>;
   finish(members: number, ratePerSecond: number): Promise<FanoutSize>;
 }
 
@@ -252,9 +251,9 @@ async function prepare(
     urls,
     serverBefore: undefined,
     send,
-    async round(count, ratePerSecond, ctx) {
+    async round(count, ratePerSecond) {
       await pool.all({ type: 'arm', perMessage: true, keepIds: false });
-      const meter = new CpuMeter(deployment, ctx.infra);
+      const meter = new CpuMeter(deployment);
       const result = await send(count, ratePerSecond);
       await sleep(2000);
       const collected = await pool.all<CollectResult>({ type: 'collect' });

@@ -423,7 +423,7 @@ async function prepare(
 
   const counters = InfraCounters.open(
     deployment.redisUrl,
-    ctx.infra.adminUrl,
+    deployment.postgres?.adminUrl,
     deployment.databaseName,
   );
   const step = async (offered: number, durationMs: number, phase: ThroughputStep['phase']) => {
@@ -432,7 +432,7 @@ async function prepare(
     const serverBefore = kind === 'signalink' ? await sampleServers(urls) : undefined;
     const countsBefore = await counters.read();
     const stopWaits = counters.sampleWaits();
-    const meter = new CpuMeter(deployment, ctx.infra);
+    const meter = new CpuMeter(deployment);
     const sends = await pool.each<SendResult>((i) => ({
       type: 'send',
       senders: parts[i]!.map((c, index) => ({ client: index, channelId: c.channelIds[0]! })),

@@ -1,15 +1,14 @@
-// PostgreSQL, Redis and a three-broker Kafka for the local chaos suite, each of which an
-// experiment can stop and start again on the same port (and, for PostgreSQL and Kafka, the
-// same data). Loopback only, temp dirs, stopped by pid.
+// Throw-away PostgreSQL and Redis servers for the load runs and the chaos suite, each of
+// which can be stopped and started again on the same port (PostgreSQL with the same data).
+// Loopback only, temp dirs, stopped by pid.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import knexFactory from 'knex';
-import { ROOT, sleep } from '../lib/paths.js';
-import { freePort } from '../lib/ports.js';
-import type { ProcessRegistry } from '../lib/processes.js';
+import { sleep } from './paths.js';
+import { freePort } from './ports.js';
+import type { ProcessRegistry } from './processes.js';
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
@@ -109,6 +108,13 @@ function postgresIdentity(): { uid?: number; gid?: number } {
  * since the operating system still holds the unsynced pages. What fsync=off gives up is only
  * surviving a crash of the machine, which no experiment here causes.
  */
+export interface PostgresSettings {
+  /** The process name in the registry (and in the run's process list). */
+  name?: string;
+  maxConnections?: number;
+  sharedBuffers?: string;
+}
+
 export class PostgresServer extends RestartableServer {
   private readonly bin = findPostgresBin();
   private readonly id = postgresIdentity();
@@ -116,13 +122,22 @@ export class PostgresServer extends RestartableServer {
     registry: ProcessRegistry,
     port: number,
     private readonly dir: string,
+    private readonly settings: Required<PostgresSettings>,
   ) {
-    super(registry, 'postgres', port);
+    super(registry, settings.name, port);
   }
 
-  static async create(registry: ProcessRegistry): Promise<PostgresServer> {
-    const dir = mkdtempSync(join(tmpdir(), 'signalink-chaos-pg-'));
-    const server = new PostgresServer(registry, await freePort(), dir);
+  static async create(
+    registry: ProcessRegistry,
+    settings: PostgresSettings = {},
+  ): Promise<PostgresServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'signalink-pg-'));
+    const server = new PostgresServer(registry, await freePort(), dir, {
+      name: 'postgres',
+      maxConnections: 300,
+      sharedBuffers: '64MB',
+      ...settings,
+    });
     if (server.id.uid !== undefined) chownSync(dir, server.id.uid, server.id.gid!);
     execFileSync(
       join(server.bin, 'initdb'),
@@ -148,8 +163,8 @@ export class PostgresServer extends RestartableServer {
         ['-c', 'fsync=off'],
         ['-c', 'synchronous_commit=off'],
         ['-c', 'full_page_writes=off'],
-        ['-c', 'max_connections=300'],
-        ['-c', 'shared_buffers=64MB'],
+        ['-c', `max_connections=${this.settings.maxConnections}`],
+        ['-c', `shared_buffers=${this.settings.sharedBuffers}`],
       ].flat(),
       ...this.id,
     };
@@ -192,8 +207,8 @@ export class PostgresServer extends RestartableServer {
 
 /** Redis without persistence: a restart comes back empty, as a Redis pod without a volume. */
 export class RedisServer extends RestartableServer {
-  static async create(registry: ProcessRegistry): Promise<RedisServer> {
-    const server = new RedisServer(registry, 'redis', await freePort());
+  static async create(registry: ProcessRegistry, name = 'redis'): Promise<RedisServer> {
+    const server = new RedisServer(registry, name, await freePort());
     await server.start();
     return server;
   }
@@ -226,33 +241,4 @@ export class RedisServer extends RestartableServer {
       return false;
     }
   }
-}
-
-export interface KafkaNode {
-  readonly label: string;
-  readonly running: boolean;
-  readonly child?: ChildProcess;
-  start(): Promise<void>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-export interface KafkaCluster {
-  bootstrap: string;
-  nodes: KafkaNode[];
-  pids(): { name: string; pid: number }[];
-  waitForBrokers(count?: number): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Three combined broker+controller nodes (scripts/kafka-cluster.mjs): replication 3, min ISR 2. */
-export async function startKafka(registry: ProcessRegistry): Promise<KafkaCluster> {
-  // A runtime path: the plain .mjs helper is not compiled into .cache/loadtest.
-  const href = pathToFileURL(join(ROOT, 'scripts', 'kafka-cluster.mjs')).href;
-  const mod = (await import(href)) as {
-    startKafkaCluster(o: { brokers: number }): Promise<KafkaCluster>;
-  };
-  // The experiments kill brokers on purpose; the helper would report each exit.
-  process.env.KAFKA_CLUSTER_QUIET = '1';
-  const cluster = await mod.startKafkaCluster({ brokers: 3 });
-  for (const { name, pid } of cluster.pids()) registry.note(name, pid);
-  return cluster;
 }
