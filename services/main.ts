@@ -54,7 +54,7 @@ if (command === 'migrate') {
     log.fatal('DATABASE_URL is required for migrate');
     process.exit(2);
   }
-  const db = createDatabase(config.databaseUrl, 2, log);
+  const db = createDatabase(config.databaseUrl, { max: 2, idleTimeoutMs: 30_000 }, log);
   try {
     const applied = await migrate(db, log);
     log.info({ applied: applied.length }, 'migrations up to date');

@@ -152,7 +152,11 @@ export async function startSignalink(config: Config, log: Logger): Promise<Signa
       releases.push(() => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const db: Database = createDatabase(databaseUrl, config.databasePoolMax, log);
+    const db: Database = createDatabase(
+      databaseUrl,
+      { max: config.databasePoolMax, idleTimeoutMs: config.databasePoolIdleTimeoutMs },
+      log,
+    );
     releases.push(() => db.destroy());
     await migrate(db, log);
 

@@ -38,6 +38,9 @@ const envSchema = z
       .default('info'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_POOL_MAX: positiveInt(10),
+    // A pool that empties after a short pause makes the next burst of sends wait for new
+    // connections (and cold backends): keep idle connections for minutes, not seconds.
+    DATABASE_POOL_IDLE_TIMEOUT_MS: positiveInt(600_000),
     DATA_DIR: z.string().default('./.signalink'),
     // Only without DATABASE_URL: the embedded server's port on 127.0.0.1 (0: a free one each start).
     EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(0).max(65535).default(0),
@@ -236,6 +239,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** How long an idle pooled connection is kept before it is closed. */
+  databasePoolIdleTimeoutMs: number;
   dataDir: string;
   embeddedPostgresPort: number;
   redisUrl: string | undefined;
@@ -370,6 +375,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databasePoolIdleTimeoutMs: env.DATABASE_POOL_IDLE_TIMEOUT_MS,
     dataDir: env.DATA_DIR,
     embeddedPostgresPort: env.EMBEDDED_POSTGRES_PORT,
     redisUrl: env.REDIS_URL,

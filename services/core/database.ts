@@ -8,11 +8,23 @@ export type Database = Knex;
 // bigint columns (seq, counters) stay below 2^53 for any realistic channel; parse them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createDatabase(url: string, poolMax: number, log: Logger): Database {
+export interface PoolSettings {
+  max: number;
+  /** Idle connections are closed after this long (knex's default, 30 s, empties it in a lull). */
+  idleTimeoutMs: number;
+}
+
+export function createDatabase(url: string, pool: PoolSettings, log: Logger): Database {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: 'signalink' },
-    pool: { min: 0, max: poolMax },
+    connection: {
+      connectionString: url,
+      application_name: 'signalink',
+      // Long-idle connections stay known to every middlebox (NAT, conntrack) on the way.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 60_000,
+    },
+    pool: { min: 0, max: pool.max, idleTimeoutMillis: pool.idleTimeoutMs },
     acquireConnectionTimeout: 10000,
     // knex reports lost connections itself; keep that in the structured log, not on stderr.
     log: {
