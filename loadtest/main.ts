@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { centrifugoBinary, SERVER_KINDS, type ServerKind } from './lib/deployment.js';
-import type { Scenario, ScenarioContext } from './lib/harness.js';
+import type { ProfileScope, Scenario, ScenarioContext } from './lib/harness.js';
 import { startInfra, type Infra } from './lib/infra.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
 import { ProcessRegistry } from './lib/processes.js';
@@ -26,7 +26,7 @@ const SCENARIOS: Scenario<unknown>[] = [idle, fanout, throughput, crash] as Scen
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof] [--heap-snapshot] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]] [--signalink-env=KEY=VALUE,...]\n`,
+    `usage: npm run loadtest -- <${SCENARIOS.map((s) => s.name).join('|')}|all> [--small] [--servers=${SERVER_KINDS.join(',')}] [--workers=N] [--cpu-prof[=measured]] [--heap-snapshot] [--start-rate=N] [--step-ms=N] [--nodes=1,2,3] [--repeat=N] [--members=100,1000,5000] [--wait-quiet=LOAD[,MINUTES]] [--signalink-env=KEY=VALUE,...]\n`,
   );
   process.exit(2);
 }
@@ -38,7 +38,7 @@ function parseArgs(argv: string[]) {
   let sizes: Sizes = SIZES.full;
   let servers: ServerKind[] = [...SERVER_KINDS];
   let workers: number | undefined;
-  let profile = false;
+  let profile: ProfileScope | undefined;
   let heapSnapshot = false;
   let startRate: number | undefined;
   let stepMs: number | undefined;
@@ -49,7 +49,8 @@ function parseArgs(argv: string[]) {
   let signalinkEnv: Record<string, string> | undefined;
   for (const arg of argv) {
     if (arg === '--small') sizes = SIZES.small;
-    else if (arg === '--cpu-prof') profile = true;
+    else if (arg === '--cpu-prof') profile = 'process';
+    else if (arg === '--cpu-prof=measured') profile = 'measured';
     else if (arg === '--heap-snapshot') heapSnapshot = true;
     else if (arg.startsWith('--start-rate=')) startRate = Number(arg.slice(13));
     else if (arg.startsWith('--step-ms=')) stepMs = Number(arg.slice('--step-ms='.length));
@@ -112,7 +113,7 @@ function parseArgs(argv: string[]) {
   // Only a plain run (every server, stock sizes, no profiler) may replace a committed summary.
   const standard =
     servers.length === SERVER_KINDS.length &&
-    !profile &&
+    profile === undefined &&
     !heapSnapshot &&
     startRate === undefined &&
     stepMs === undefined &&
@@ -183,7 +184,10 @@ async function beforeMeasuring(what: string): Promise<void> {
   log(`measuring ${what}: load average ${record.loadAverage.join(' ')}`);
 }
 const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
-const profileDir = profile ? join(ROOT, '.cache', 'loadtest', 'profiles', runId) : undefined;
+const profiling = profile && {
+  dir: join(ROOT, '.cache', 'loadtest', 'profiles', runId),
+  scope: profile,
+};
 const heapSnapshotDir = heapSnapshot
   ? join(ROOT, '.cache', 'loadtest', 'heap-snapshots', runId)
   : undefined;
@@ -243,7 +247,7 @@ async function main(): Promise<number> {
     infra,
     sizes,
     runId,
-    profileDir,
+    profile: profiling,
     heapSnapshotDir,
     log,
     beforeMeasuring,

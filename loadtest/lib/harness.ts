@@ -7,8 +7,10 @@ import {
   type DeployOptions,
   type Deployment,
   type ServerKind,
+  type ServerNode,
 } from './deployment.js';
 import type { Infra } from './infra.js';
+import { Inspector } from './inspector.js';
 import { ROOT } from './paths.js';
 import { cpuSeconds, treeCpuSeconds, type ProcessRegistry } from './processes.js';
 import type { Table, TargetCheck } from './report.js';
@@ -21,8 +23,8 @@ export interface ScenarioContext {
   sizes: Sizes;
   /** Unique for this run; part of every database name and Redis prefix. */
   runId: string;
-  /** Where servers write V8 CPU profiles (`--cpu-prof`), if profiling. */
-  profileDir: string | undefined;
+  /** Where and what to CPU-profile (`--cpu-prof[=measured]`), if profiling. */
+  profile: { dir: string; scope: ProfileScope } | undefined;
   /** Where the idle scenario writes V8 heap snapshots (`--heap-snapshot`), if asked to. */
   heapSnapshotDir: string | undefined;
   log(message: string): void;
@@ -32,6 +34,13 @@ export interface ScenarioContext {
    */
   beforeMeasuring(what: string): Promise<void>;
 }
+
+/**
+ * `process`: each Node server profiles its whole life (`node --cpu-prof`), startup and
+ * connection storms included. `measured`: only what a scenario wraps in `profileMeasured`
+ * (the timed rounds or steps), through each server's inspector.
+ */
+export type ProfileScope = 'process' | 'measured';
 
 export type PerServer<R> = Partial<Record<ServerKind, R>>;
 
@@ -92,7 +101,8 @@ export async function withTargets<T>(
 ): Promise<T> {
   const targets: Target[] = [];
   const profileDirOf = (kind: ServerKind) =>
-    ctx.profileDir && join(ctx.profileDir, `${scenario}-${kind}`);
+    ctx.profile && join(ctx.profile.dir, `${scenario}-${kind}`);
+  const wholeProcess = ctx.profile?.scope === 'process';
   try {
     for (const kind of kinds) {
       ctx.log(`${scenario}/${kind}: starting ${options.nodeCount} node(s)`);
@@ -101,7 +111,8 @@ export async function withTargets<T>(
         env: kind === 'signalink' ? { ...options.env, ...ctx.sizes.signalinkEnv } : options.env,
         kind,
         tag: `lt_${ctx.runId}_${scenario}_${kind}`,
-        cpuProfileDir: profileDirOf(kind),
+        ...(wholeProcess ? { cpuProfileDir: profileDirOf(kind) } : {}),
+        ...(ctx.profile?.scope === 'measured' ? { inspect: true } : {}),
       });
       targets.push({ kind, deployment, pool: WorkerPool.start(ctx.registry, ctx.sizes.workers) });
     }
@@ -109,7 +120,7 @@ export async function withTargets<T>(
   } finally {
     for (const { kind, deployment, pool } of targets) {
       await pool.close();
-      const profileDir = profileDirOf(kind);
+      const profileDir = wholeProcess ? profileDirOf(kind) : undefined;
       await undeploy(deployment, profileDir ? 30_000 : 5000);
       if (profileDir) ctx.log(`CPU profiles in ${profileDir}`);
       // The servers' last output and log counts, for looking into a surprising result.
@@ -123,6 +134,42 @@ export async function withTargets<T>(
         );
       }
     }
+  }
+}
+
+/**
+ * Runs `body` (a scenario's timed part) with every Node server's CPU profiler on when the run
+ * profiles the measured part only (`--cpu-prof=measured`), and writes one profile per node to
+ * `<profiles>/<scenario>-<kind>/<node>.cpuprofile`; otherwise just runs `body`.
+ */
+export async function profileMeasured<T>(
+  ctx: ScenarioContext,
+  scenario: string,
+  targets: Target[],
+  body: () => Promise<T>,
+): Promise<T> {
+  const profile = ctx.profile;
+  if (profile?.scope !== 'measured') return body();
+  const profiled: { kind: ServerKind; node: ServerNode; inspector: Inspector }[] = [];
+  try {
+    for (const { kind, deployment } of targets) {
+      if (kind === 'centrifugo') continue;
+      for (const node of deployment.nodes) {
+        const inspector = await Inspector.attach(node.output);
+        profiled.push({ kind, node, inspector });
+        await inspector.startCpuProfile();
+      }
+    }
+    const result = await body();
+    for (const { kind, node, inspector } of profiled) {
+      const dir = join(profile.dir, `${scenario}-${kind}`);
+      mkdirSync(dir, { recursive: true });
+      await inspector.writeCpuProfile(join(dir, `${node.name}.cpuprofile`));
+    }
+    ctx.log(`CPU profiles of the measured part in ${profile.dir}`);
+    return result;
+  } finally {
+    for (const { inspector } of profiled) inspector.close();
   }
 }
 

@@ -10,6 +10,8 @@ export interface InfraCounts {
   redisCommands: number;
   redisByCommand: Record<string, number>;
   pgTransactions: number;
+  /** Connections opened to the database so far (pg_stat_database.sessions). */
+  pgSessions: number;
 }
 
 /** `after − before` per Redis command, divided by `per` (e.g. acked sends), largest first. */
@@ -59,19 +61,22 @@ export class InfraCounters {
       redisByCommand[m[1]!] = Number(m[2]);
     }
     let pgTransactions = 0;
+    let pgSessions = 0;
     const db = this.database;
     if (db) {
       // Statistics reach the shared view when backends go idle; ask for a fresh snapshot.
       await db.pg.raw('select pg_stat_clear_snapshot()');
       const rows = (
-        await db.pg.raw<{ rows: { n: string }[] }>(
-          'select xact_commit + xact_rollback as n from pg_stat_database where datname = ?',
+        await db.pg.raw<{ rows: { n: string; sessions: string }[] }>(
+          `select xact_commit + xact_rollback as n, sessions
+             from pg_stat_database where datname = ?`,
           [db.name],
         )
       ).rows;
       pgTransactions = Number(rows[0]?.n ?? 0);
+      pgSessions = Number(rows[0]?.sessions ?? 0);
     }
-    return { redisCommands, redisByCommand, pgTransactions };
+    return { redisCommands, redisByCommand, pgTransactions, pgSessions };
   }
 
   /**

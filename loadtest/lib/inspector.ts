@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { sleep } from './paths.js';
 
 /**
@@ -91,6 +91,18 @@ export class Inspector {
         out.end(resolve);
       });
     }
+  }
+
+  /** Starts V8's sampling CPU profiler (the same sampler `node --cpu-prof` uses). */
+  async startCpuProfile(): Promise<void> {
+    await this.call('Profiler.enable');
+    await this.call('Profiler.start');
+  }
+
+  /** Stops the profiler and writes what it sampled since the start to `file` (.cpuprofile). */
+  async writeCpuProfile(file: string): Promise<void> {
+    const { profile } = await this.call<{ profile: unknown }>('Profiler.stop', {}, 120_000);
+    writeFileSync(file, JSON.stringify(profile));
   }
 
   close(): void {

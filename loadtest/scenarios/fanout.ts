@@ -4,6 +4,7 @@ import {
   CpuMeter,
   cpuText,
   inTurn,
+  profileMeasured,
   withTargets,
   type CpuUsage,
   type PerServer,
@@ -87,15 +88,17 @@ export const fanout: Scenario<FanoutResult> = {
         await sleep(1000);
         for (const r of runs.values()) r.serverBefore = await sampleServers(r.urls);
         // Rounds alternate between the servers, so all see the same (shared, changing) machine.
-        for (let round = 0; round < rounds; round++) {
-          for (const target of inTurn(targets, round)) {
-            const r = runs.get(target.kind)!;
-            ctx.log(
-              `${label}/${target.kind}: round ${round + 1}/${rounds}, ${perRound} messages at ${ratePerSecond}/s to ${members} members`,
-            );
-            await r.round(perRound, ratePerSecond);
+        await profileMeasured(ctx, label, targets, async () => {
+          for (let round = 0; round < rounds; round++) {
+            for (const target of inTurn(targets, round)) {
+              const r = runs.get(target.kind)!;
+              ctx.log(
+                `${label}/${target.kind}: round ${round + 1}/${rounds}, ${perRound} messages at ${ratePerSecond}/s to ${members} members`,
+              );
+              await r.round(perRound, ratePerSecond);
+            }
           }
-        }
+        });
         for (const [kind, r] of runs) {
           const size = await r.finish(members, ratePerSecond);
           results[kind]!.sizes.push(size);

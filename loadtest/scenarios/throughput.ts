@@ -3,6 +3,7 @@ import {
   CpuMeter,
   cpuText,
   inTurn,
+  profileMeasured,
   withTargets,
   type CpuUsage,
   type PerServer,
@@ -60,6 +61,8 @@ export interface ThroughputStep {
   redisCommandsPerSend: number;
   redisByCommandPerSend: Record<string, number>;
   pgTransactionsPerSend: number;
+  /** New connections to its database during the step (a pool refilling after a lull). */
+  pgSessionsOpened?: number;
   pgWaits: Record<string, number>;
 }
 
@@ -180,33 +183,38 @@ export const throughput: Scenario<ThroughputResult> = {
               ramps.set(r.kind, ramp);
               results[r.kind]!.ramps.push(ramp);
             }
-            // Rounds: each server still ramping takes its next step, in alternating order, so
-            // all of them face the same (shared, changing) machine.
-            for (let round = 0; ; round++) {
-              const active = runs.filter((r) => plans.get(r.kind)!.next !== undefined);
-              if (active.length === 0) break;
-              for (const r of inTurn(active, round)) {
-                const plan = plans.get(r.kind)!;
-                const offered = plan.next!;
-                const s = await r.step(offered, stepMs, plan.phase);
-                const ramp = ramps.get(r.kind)!;
-                ramp.steps.push(s);
-                plan.record(offered, s.passed);
-                if (s.passed && (ramp.knee === undefined || offered > ramp.knee.offered))
-                  ramp.knee = s;
-                if (!s.passed && (ramp.firstFail === undefined || offered < ramp.firstFail.offered))
-                  ramp.firstFail = s;
-                ctx.log(
-                  `${label}/${r.kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s delivery p99 ${fmt(s.delivery.p99)} ms ack p99 ${fmt(s.ack.p99)} ms ${s.passed ? 'PASS' : `FAIL (${s.failures.join('; ')})`} errors ${errorsText(s.errors)} gen loop p99 ${fmt(s.generatorEventLoopP99Ms)} ms lag ${fmt(s.generatorScheduleLagMs)} ms (${cpuText(s.cpu)}; ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend, 2)} pg xacts; pg backends ${
-                    Object.entries(s.pgWaits ?? {})
-                      .map(([k, v]) => `${k} ${v}`)
-                      .join(', ') || '-'
-                  })`,
-                );
-                // A backlog from an overloaded step drains before the next one starts.
-                await sleep(s.passed ? 1000 : 3000);
+            await profileMeasured(ctx, label, targets, async () => {
+              // Rounds: each server still ramping takes its next step, in alternating order, so
+              // all of them face the same (shared, changing) machine.
+              for (let round = 0; ; round++) {
+                const active = runs.filter((r) => plans.get(r.kind)!.next !== undefined);
+                if (active.length === 0) break;
+                for (const r of inTurn(active, round)) {
+                  const plan = plans.get(r.kind)!;
+                  const offered = plan.next!;
+                  const s = await r.step(offered, stepMs, plan.phase);
+                  const ramp = ramps.get(r.kind)!;
+                  ramp.steps.push(s);
+                  plan.record(offered, s.passed);
+                  if (s.passed && (ramp.knee === undefined || offered > ramp.knee.offered))
+                    ramp.knee = s;
+                  if (
+                    !s.passed &&
+                    (ramp.firstFail === undefined || offered < ramp.firstFail.offered)
+                  )
+                    ramp.firstFail = s;
+                  ctx.log(
+                    `${label}/${r.kind}: offered ${offered}/s achieved ${fmt(s.achieved)}/s delivery p99 ${fmt(s.delivery.p99)} ms ack p99 ${fmt(s.ack.p99)} ms ${s.passed ? 'PASS' : `FAIL (${s.failures.join('; ')})`} errors ${errorsText(s.errors)} gen loop p99 ${fmt(s.generatorEventLoopP99Ms)} ms lag ${fmt(s.generatorScheduleLagMs)} ms (${cpuText(s.cpu)}; ${serverText(s.server)}; per send: ${fmt(s.redisCommandsPerSend)} redis cmds, ${fmt(s.pgTransactionsPerSend, 2)} pg xacts; ${s.pgSessionsOpened ?? '-'} pg connections opened; pg backends ${
+                      Object.entries(s.pgWaits ?? {})
+                        .map(([k, v]) => `${k} ${v}`)
+                        .join(', ') || '-'
+                    })`,
+                  );
+                  // A backlog from an overloaded step drains before the next one starts.
+                  await sleep(s.passed ? 1000 : 3000);
+                }
               }
-            }
+            });
           } finally {
             for (const r of runs) await r.close();
           }
@@ -502,6 +510,7 @@ async function prepare(
       pgWaits,
       pgTransactionsPerSend:
         acked > 0 ? (countsAfter.pgTransactions - countsBefore.pgTransactions) / acked : NaN,
+      pgSessionsOpened: countsAfter.pgSessions - countsBefore.pgSessions,
     };
     const failures = judge(partial);
     return { ...partial, passed: failures.length === 0, failures };
