@@ -15,7 +15,13 @@ import { Server } from 'socket.io';
 const port = Number(process.env.PORT ?? 0);
 const prefix = process.env.REDIS_KEY_PREFIX ?? 'handwired:';
 const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 2 });
-const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+// Idle connections kept as long as Signalink keeps them (DATABASE_POOL_IDLE_TIMEOUT_MS): with
+// pg's 10 s default the pool empties between interleaved steps and every step starts cold.
+const db = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: 10,
+  idleTimeoutMillis: 600_000,
+});
 await db.query(`create table if not exists messages (
   id bigserial primary key, channel_id uuid not null, sender_id uuid not null,
   client_msg_id text not null, content text not null, created_at timestamptz not null default now())`);
