@@ -164,7 +164,8 @@ async function launch(registry: ProcessRegistry, name: string, l: Launch): Promi
 }
 
 /**
- * Starts `nodeCount` processes of one server kind against its kind's own PostgreSQL and Redis, and prepares its users: for Signalink a fresh database (migrated by the first node)
+ * Starts `nodeCount` processes of one server kind against its kind's own PostgreSQL and
+ * Redis, and prepares its users: for Signalink a fresh database (migrated by the first node)
  * holding the population, and minted access tokens; for Centrifugo connection tokens; for the
  * Socket.IO peers nothing but the handshake (the hand-wired one gets an empty database).
  */
